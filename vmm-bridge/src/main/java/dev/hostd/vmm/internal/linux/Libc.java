@@ -224,14 +224,16 @@ public final class Libc {
         }
     }
 
-    /** Blocks or unblocks one signal in the calling thread's mask. */
-    public static void pthreadSigmask(int how, int signal) {
-        try (Arena arena = Arena.ofConfined()) {
+    /** Blocks one signal in the calling thread's mask; returns the thread's mask from before. */
+    public static MemorySegment blockSignal(int signal, Arena arena) {
+        try {
             MemorySegment set = sigset(arena, signal, SIGSET_BYTES);
-            int error = (int) PTHREAD_SIGMASK.invokeExact(how, set, MemorySegment.NULL);
+            MemorySegment previous = arena.allocate(SIGSET_BYTES, 8);
+            int error = (int) PTHREAD_SIGMASK.invokeExact(SIG_BLOCK, set, previous);
             if (error != 0) {
                 throw VmmException.fromErrno("pthread_sigmask", error);
             }
+            return previous;
         } catch (VmmException e) {
             throw e;
         } catch (Throwable t) {

@@ -1,0 +1,18 @@
+package dev.hostd.vmm.machine;
+
+/** What a vCPU needs from its VM while handling exits; implemented by {@link MicroVm}. */
+interface ExitContext {
+    /** Paravirtual ports of docs/guest-abi.md. */
+    int WAIT_PORT = 0x510;
+    int PANIC_PORT = 0x511;
+
+    PioBus pio();
+
+    MmioBus mmio();
+
+    /** Delivers pending host work into guest queues; true if the guest has something new. */
+    boolean serviceDevices();
+
+    /** Text for error messages: the tail of the guest console. */
+    String consoleTail();
+}

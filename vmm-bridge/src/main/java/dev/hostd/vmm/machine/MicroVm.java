@@ -1,0 +1,278 @@
+package dev.hostd.vmm.machine;
+
+import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.agent.AgentEndpoint;
+import dev.hostd.vmm.device.serial.ConsoleLog;
+import dev.hostd.vmm.device.serial.Serial8250;
+import dev.hostd.vmm.device.serial.SerialState;
+import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
+import dev.hostd.vmm.device.vsock.VirtioVsock;
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.kvm.VcpuFd;
+import dev.hostd.vmm.kvm.VmFd;
+import dev.hostd.vmm.loader.BootInfo;
+import dev.hostd.vmm.loader.GuestLayout;
+import dev.hostd.vmm.loader.UserModeBoot;
+import dev.hostd.vmm.loader.UserModeElfLoader;
+import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.memory.MemoryMapping;
+import dev.hostd.vmm.snapshot.DeviceState;
+import dev.hostd.vmm.snapshot.MachineState;
+import dev.hostd.vmm.snapshot.MemoryState;
+import dev.hostd.vmm.snapshot.MicrovmState;
+import dev.hostd.vmm.snapshot.VcpuState;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One microVM: a KVM VM, its guest RAM, its devices (8250 console, virtio-vsock agent channel)
+ * and its vCPU thread. Created by booting a guest image or by restoring a snapshot; owns every
+ * native resource it holds and releases all of them in {@link #close()}.
+ */
+public final class MicroVm implements AutoCloseable, ExitContext {
+    public enum State { CREATED, RUNNING, PAUSED, STOPPED }
+
+    static final String SERIAL = "serial0", SERIAL_KIND = "pio/8250";
+    static final String VSOCK = "vsock0", VSOCK_KIND = "virtio-mmio/vsock";
+
+    private final String name;
+    private final MachineConfig config;
+    private final VmFd vmFd;
+    private final MemoryMapping ram;
+    private final GuestMemory memory;
+    private final PioBus pio = new PioBus();
+    private final MmioBus mmio = new MmioBus();
+    private final Serial8250 serial;
+    private final VirtioVsock vsock;
+    private final VirtioMmioTransport vsockTransport;
+    private final AgentEndpoint agent;
+    private final Vcpu vcpu;
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private final AtomicReference<VmmException> failure = new AtomicReference<>();
+    private State state = State.CREATED;
+    /** The CPUID table the vCPU was given; KVM cannot be asked for it back on every kernel. */
+    private byte[] cpuid;
+
+    private MicroVm(String name, Kvm kvm, MachineConfig config, MemoryMapping ram) {
+        if (ram.size() != config.memoryBytes()) {
+            throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM",
+                    "memory mapping is " + ram.size() + " bytes but the machine has " + config.memoryBytes());
+        }
+        this.name = name;
+        this.config = config;
+        this.ram = ram;
+        this.memory = new GuestMemory(ram.segment());
+        VmFd vm = null;
+        VcpuFd vcpuFd = null;
+        try {
+            vm = kvm.createVm();
+            vm.setUserMemoryRegion(0, 0, ram.segment());
+            vcpuFd = vm.createVcpu(0);
+        } catch (VmmException e) {
+            closeQuietly(vcpuFd);
+            closeQuietly(vm);
+            throw e;
+        }
+        this.vmFd = vm;
+        this.serial = new Serial8250(new ConsoleLog(config.consoleLogBytes()));
+        pio.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
+        this.vsock = new VirtioVsock(VirtioVsock.GUEST_CID);
+        this.agent = new AgentEndpoint(vsock);
+        this.vcpu = new Vcpu(vcpuFd, this, this::fail);
+        this.vsockTransport = new VirtioMmioTransport(vsock, memory, vcpu::wake);
+        mmio.register(GuestLayout.mmioBase(0), GuestLayout.MMIO_DEVICE_SIZE, vsockTransport);
+    }
+
+    /**
+     * Boots a user-mode guest image into fresh RAM. The VM is created paused: write its
+     * identity, then {@link #resume()}.
+     */
+    public static MicroVm boot(String name, Kvm kvm, MachineConfig config, MemoryMapping ram, byte[] guestImage) {
+        MicroVm vm = new MicroVm(name, kvm, config, ram);
+        try {
+            UserModeElfLoader.LoadedImage image = UserModeElfLoader.load(vm.memory, guestImage);
+            VcpuFd fd = vm.vcpu.fd();
+            vm.cpuid = kvm.supportedCpuidEntries();
+            fd.setCpuid(vm.cpuid);
+            BootInfo info = new BootInfo(config.memoryBytes(), fd.tscKhz(), image.heapStart(),
+                    List.of(new BootInfo.Device(GuestLayout.mmioBase(0), (int) GuestLayout.MMIO_DEVICE_SIZE, vm.vsock.deviceId())));
+            UserModeBoot.writeTables(vm.memory, info);
+            UserModeBoot.setRegisters(fd, image.entry());
+            vm.startPaused();
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /** Restores a saved VM into {@code ram} (a copy-on-write mapping of its memory file). Created paused. */
+    public static MicroVm restore(String name, Kvm kvm, MicrovmState saved, MemoryMapping ram, int consoleLogBytes) {
+        MachineState m = saved.machine();
+        MachineConfig config = new MachineConfig(m.memoryBytes(), m.vcpuCount(), m.irqchip(), consoleLogBytes, m.guestKind());
+        MicroVm vm = new MicroVm(name, kvm, config, ram);
+        try {
+            VmStates.restore(vm.vmFd, saved.vm());
+            VcpuState vcpuState = saved.vcpus().getFirst();
+            vm.cpuid = vcpuState.cpuidEntries();
+            VcpuStates.restore(vm.vcpu.fd(), vcpuState);
+            vm.restoreDevices(saved.devices());
+            vm.startPaused();
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    private void startPaused() {
+        vcpu.start("vcpu-" + name, true);
+        state = State.PAUSED;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public MachineConfig config() {
+        return config;
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public ConsoleLog console() {
+        return serial.log();
+    }
+
+    public AgentEndpoint agent() {
+        return agent;
+    }
+
+    /** Completes when the VM stops; exceptionally, with the reason, if the guest or a vCPU failed. */
+    public CompletableFuture<Void> stopped() {
+        return stopped;
+    }
+
+    /** The vCPU fd, for tests that inspect registers of a paused VM. */
+    dev.hostd.vmm.kvm.VcpuFd vcpuForTest() {
+        return vcpu.fd();
+    }
+
+    public synchronized State state() {
+        return state;
+    }
+
+    public synchronized void resume() {
+        requireState(State.PAUSED, "resume");
+        vcpu.resume();
+        state = State.RUNNING;
+    }
+
+    /** Stops the vCPU out of the guest, with any I/O instruction completed. */
+    public synchronized void pause() {
+        requireState(State.RUNNING, "pause");
+        vcpu.pause();
+        rethrowFailure();
+        state = State.PAUSED;
+    }
+
+    /** The full state of a paused VM; RAM is described by {@code memoryState}, not copied. */
+    public synchronized MicrovmState saveState(MemoryState memoryState, Map<String, String> metadata) {
+        requireState(State.PAUSED, "save state");
+        VcpuFd fd = vcpu.fd();
+        VcpuState vcpuState = VcpuStates.capture(fd, cpuid, vmFd.kvm().msrIndexList(), config.irqchip());
+        List<DeviceState> devices = List.of(
+                new DeviceState(SERIAL, SERIAL_KIND, serial.saveState().toBytes()),
+                new DeviceState(VSOCK, VSOCK_KIND, vsockTransport.saveState()));
+        return new MicrovmState(new MachineState(1, config.memoryBytes(), config.irqchip(), config.guestKind()),
+                memoryState, VmStates.capture(vmFd, config.irqchip()), List.of(vcpuState), devices, metadata);
+    }
+
+    private void restoreDevices(List<DeviceState> devices) {
+        if (devices.size() != 2) {
+            throw new VmmException(VmmException.Kind.INVALID_INPUT, "restore devices",
+                    "snapshot has " + devices.size() + " devices, this machine has 2 (" + SERIAL + ", " + VSOCK + ")");
+        }
+        for (DeviceState d : devices) {
+            switch (d.name() + "|" + d.kind()) {
+                case SERIAL + "|" + SERIAL_KIND -> serial.restoreState(SerialState.fromBytes(d.data()));
+                case VSOCK + "|" + VSOCK_KIND -> vsockTransport.restoreState(d.data());
+                default -> throw new VmmException(VmmException.Kind.INVALID_INPUT, "restore devices",
+                        "snapshot has a device this machine does not: " + d.name() + " (" + d.kind() + ")");
+            }
+        }
+    }
+
+    @Override
+    public PioBus pio() {
+        return pio;
+    }
+
+    @Override
+    public MmioBus mmio() {
+        return mmio;
+    }
+
+    @Override
+    public boolean serviceDevices() {
+        return vsockTransport.service();
+    }
+
+    @Override
+    public String consoleTail() {
+        return serial.log().tail(10);
+    }
+
+    private void fail(VmmException e) {
+        failure.compareAndSet(null, e);
+        synchronized (this) {
+            state = State.STOPPED;
+        }
+        agent.close();
+        stopped.completeExceptionally(e);
+    }
+
+    private void rethrowFailure() {
+        VmmException e = failure.get();
+        if (e != null) {
+            throw new VmmException(e.kind(), e.operation(), "VM " + name + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void requireState(State expected, String operation) {
+        rethrowFailure();
+        if (state != expected) {
+            throw new VmmException(VmmException.Kind.INVALID_STATE, operation,
+                    "cannot " + operation + " VM " + name + ": it is " + state.name().toLowerCase() + ", not " + expected.name().toLowerCase());
+        }
+    }
+
+    /** Stops the vCPU and releases the vCPU, the VM and the RAM mapping. Idempotent. */
+    @Override
+    public void close() {
+        vcpu.stop();
+        agent.close();
+        synchronized (this) {
+            state = State.STOPPED;
+        }
+        closeQuietly(vcpu.fd());
+        closeQuietly(vmFd);
+        ram.close();
+        stopped.complete(null);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // best effort during teardown of a half-built VM; the first error is what the caller sees
+        }
+    }
+}

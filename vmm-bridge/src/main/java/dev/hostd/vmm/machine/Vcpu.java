@@ -1,0 +1,281 @@
+package dev.hostd.vmm.machine;
+
+import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.internal.linux.Errno;
+import dev.hostd.vmm.internal.linux.kvm_h;
+import dev.hostd.vmm.internal.linux.kvm_run;
+import dev.hostd.vmm.internal.linux.kvm_run_fail_entry;
+import dev.hostd.vmm.internal.linux.kvm_run_internal;
+import dev.hostd.vmm.internal.linux.kvm_run_io;
+import dev.hostd.vmm.internal.linux.kvm_run_mmio;
+import dev.hostd.vmm.kvm.VcpuFd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * One vCPU: a platform thread that sits in KVM_RUN and handles exits. Pause and stop requests are
+ * checked under the monitor before every KVM_RUN; a kick (immediate_exit plus a signal, and an
+ * unpark for a vCPU parked on the wait port) makes the thread see them promptly.
+ */
+final class Vcpu implements Runnable {
+    /** Enough for the exit path; 2,000 idle vCPU threads must stay cheap. */
+    private static final long STACK_BYTES = 256 << 10;
+    private static final long IO_OFFSET = kvm_run.LAYOUT.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("anon_exit"));
+
+    private final VcpuFd fd;
+    private final MemorySegment run;
+    private final ExitContext vm;
+    private final Consumer<VmmException> onFailure;
+    private Thread thread;
+    private long pthread;
+    private boolean started, exited, parked, pauseRequested, stopRequested;
+
+    Vcpu(VcpuFd fd, ExitContext vm, Consumer<VmmException> onFailure) {
+        this.fd = fd;
+        this.run = fd.runStruct();
+        this.vm = vm;
+        this.onFailure = onFailure;
+    }
+
+    VcpuFd fd() {
+        return fd;
+    }
+
+    /** Starts the thread; if {@code paused}, it parks before entering the guest. */
+    synchronized void start(String name, boolean paused) {
+        pauseRequested = paused;
+        thread = Thread.ofPlatform().name(name).daemon(true).stackSize(STACK_BYTES).unstarted(this);
+        thread.start();
+        while (!started && !exited) {
+            waitUninterruptibly();
+        }
+    }
+
+    /** Wakes the thread if it is parked on the wait port. Any thread. */
+    void wake() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** Returns once the vCPU is out of the guest with its pending I/O completed (or has exited). */
+    synchronized void pause() {
+        pauseRequested = true;
+        kick();
+        while (!parked && !exited) {
+            waitUninterruptibly();
+        }
+    }
+
+    synchronized void resume() {
+        pauseRequested = false;
+        notifyAll();
+    }
+
+    /** Stops the thread and waits for it. The fd stays open for the owner to close. */
+    void stop() {
+        synchronized (this) {
+            stopRequested = true;
+            kick();
+            notifyAll();
+        }
+        Thread t = thread;
+        if (t != null && t != Thread.currentThread()) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void kick() {
+        kvm_run.immediate_exit(run, (byte) 1);
+        wake();
+        if (started && !exited) {
+            VcpuKick.send(pthread);
+        }
+    }
+
+    @Override
+    public void run() {
+        try (Arena arena = Arena.ofConfined()) {
+            VcpuKick kick = new VcpuKick(fd, arena);
+            synchronized (this) {
+                pthread = dev.hostd.vmm.internal.linux.Libc.pthreadSelf();
+                started = true;
+                notifyAll();
+            }
+            loop(kick);
+        } catch (VmmException e) {
+            onFailure.accept(e);
+        } catch (RuntimeException | Error e) {
+            onFailure.accept(new VmmException(VmmException.Kind.INTERNAL, "vCPU " + fd.index(), "vCPU thread failed: " + e, e));
+        } finally {
+            synchronized (this) {
+                exited = true;
+                notifyAll();
+            }
+        }
+    }
+
+    private void loop(VcpuKick kick) {
+        while (true) {
+            synchronized (this) {
+                if (pauseRequested && !stopRequested) {
+                    completePendingIo(kick);
+                    parked = true;
+                    notifyAll();
+                    while (pauseRequested && !stopRequested) {
+                        waitUninterruptibly();
+                    }
+                    parked = false;
+                }
+                if (stopRequested) {
+                    return;
+                }
+            }
+            int result = fd.run();
+            if (result < 0) {
+                if (result != -Errno.EINTR) {
+                    throw VmmException.fromErrno("KVM_RUN", -result);
+                }
+                kvm_run.immediate_exit(run, (byte) 0);
+                kick.consumePending();
+                continue;
+            }
+            handleExit();
+        }
+    }
+
+    /**
+     * KVM finishes an I/O instruction only on the next KVM_RUN; entering with immediate_exit set
+     * completes it without running guest code, so saved registers are consistent.
+     */
+    private void completePendingIo(VcpuKick kick) {
+        kvm_run.immediate_exit(run, (byte) 1);
+        int result = fd.run();
+        kvm_run.immediate_exit(run, (byte) 0);
+        kick.consumePending();
+        if (result < 0 && result != -Errno.EINTR) {
+            throw VmmException.fromErrno("KVM_RUN (completing I/O before pause)", -result);
+        }
+    }
+
+    private void handleExit() {
+        int reason = kvm_run.exit_reason(run);
+        switch (reason) {
+            case kvm_h.KVM_EXIT_IO -> handleIo(run.asSlice(IO_OFFSET, kvm_run_io.sizeof()));
+            case kvm_h.KVM_EXIT_MMIO -> handleMmio(run.asSlice(IO_OFFSET, kvm_run_mmio.sizeof()));
+            case kvm_h.KVM_EXIT_SHUTDOWN -> throw guestFailure("guest crashed: triple fault (KVM_EXIT_SHUTDOWN)");
+            case kvm_h.KVM_EXIT_HLT -> throw guestFailure("guest halted (KVM_EXIT_HLT)");
+            case kvm_h.KVM_EXIT_FAIL_ENTRY -> throw guestFailure(String.format("KVM could not enter the guest: hardware reason %#x",
+                    kvm_run_fail_entry.hardware_entry_failure_reason(run.asSlice(IO_OFFSET, kvm_run_fail_entry.sizeof()))));
+            case kvm_h.KVM_EXIT_INTERNAL_ERROR -> throw guestFailure("KVM internal error, suberror "
+                    + kvm_run_internal.suberror(run.asSlice(IO_OFFSET, kvm_run_internal.sizeof())) + " (an instruction KVM cannot emulate?)");
+            case kvm_h.KVM_EXIT_INTR -> { } // a kick that raced with an exit; the loop re-checks
+            default -> throw guestFailure("unexpected KVM exit reason " + reason);
+        }
+    }
+
+    private void handleIo(MemorySegment io) {
+        int port = Short.toUnsignedInt(kvm_run_io.port(io));
+        int size = kvm_run_io.size(io);
+        boolean out = kvm_run_io.direction(io) == kvm_h.KVM_EXIT_IO_OUT;
+        MemorySegment data = run.asSlice(kvm_run_io.data_offset(io), (long) size * kvm_run_io.count(io));
+        if (out && port == ExitContext.WAIT_PORT) {
+            waitForWork();
+            return;
+        }
+        if (out && port == ExitContext.PANIC_PORT) {
+            throw guestFailure("guest panicked with code " + readData(data, 0, size));
+        }
+        for (int i = 0; i < kvm_run_io.count(io); i++) {
+            if (out) {
+                vm.pio().write(port, size, readData(data, i, size));
+            } else {
+                writeData(data, i, size, vm.pio().read(port, size));
+            }
+        }
+    }
+
+    private void handleMmio(MemorySegment mmio) {
+        long address = kvm_run_mmio.phys_addr(mmio);
+        int length = kvm_run_mmio.len(mmio);
+        MemorySegment data = kvm_run_mmio.data(mmio);
+        if (length < 1 || length > 8) {
+            throw guestFailure("MMIO access of " + length + " bytes at " + Long.toHexString(address));
+        }
+        if (kvm_run_mmio.is_write(mmio) != 0) {
+            long value = 0;
+            for (int i = length - 1; i >= 0; i--) {
+                value = (value << 8) | (data.get(ValueLayout.JAVA_BYTE, i) & 0xFFL);
+            }
+            vm.mmio().write(address, length, value);
+        } else {
+            long value = vm.mmio().read(address, length);
+            for (int i = 0; i < length; i++) {
+                data.set(ValueLayout.JAVA_BYTE, i, (byte) (value >>> (8 * i)));
+            }
+        }
+    }
+
+    /** The guest parked on the wait port: sleep until a device has something for it, or we are asked to stop. */
+    private void waitForWork() {
+        while (true) {
+            if (vm.serviceDevices()) {
+                return;
+            }
+            synchronized (this) {
+                if (pauseRequested || stopRequested) {
+                    return;
+                }
+            }
+            LockSupport.park(this);
+        }
+    }
+
+    private static int readData(MemorySegment data, int index, int size) {
+        long at = (long) index * size;
+        return switch (size) {
+            case 1 -> data.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
+            case 2 -> data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at) & 0xFFFF;
+            default -> data.get(ValueLayout.JAVA_INT_UNALIGNED, at);
+        };
+    }
+
+    private static void writeData(MemorySegment data, int index, int size, int value) {
+        long at = (long) index * size;
+        switch (size) {
+            case 1 -> data.set(ValueLayout.JAVA_BYTE, at, (byte) value);
+            case 2 -> data.set(ValueLayout.JAVA_SHORT_UNALIGNED, at, (short) value);
+            default -> data.set(ValueLayout.JAVA_INT_UNALIGNED, at, value);
+        }
+    }
+
+    private VmmException guestFailure(String what) {
+        String tail = vm.consoleTail();
+        return new VmmException(VmmException.Kind.GUEST_FAILURE, "vCPU " + fd.index(),
+                what + (tail.isEmpty() ? "; the console is empty" : "; console tail:\n" + tail));
+    }
+
+    /** Nobody interrupts vCPU threads; an interrupt of a caller waiting for a pause is not a reason to give up on it. */
+    private void waitUninterruptibly() {
+        try {
+            wait();
+        } catch (InterruptedException ignored) {
+            // keep waiting: the state change we wait for is bounded by one exit
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.hostd.vmm.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.internal.linux.kvm_regs;
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.memory.MemoryFile;
+import dev.hostd.vmm.snapshot.MemoryState;
+import dev.hostd.vmm.snapshot.MicrovmState;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The engine on the real /dev/kvm, with tiny assembly guests. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard, not a performance assertion
+class MicroVmTest {
+    static Kvm kvm;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void openKvm() {
+        kvm = Kvm.open();
+    }
+
+    @AfterAll
+    static void closeKvm() {
+        kvm.close();
+    }
+
+    private MicroVm boot(String asm) throws Exception {
+        byte[] elf = TinyGuests.build(dir, "guest", asm);
+        MachineConfig config = MachineConfig.userElf(16);
+        MemoryFile file = MemoryFile.anonymous("test", config.memoryBytes());
+        try (file) {
+            return MicroVm.boot("t", kvm, config, file.mapShared(), elf);
+        }
+    }
+
+    @Test
+    void guestPanicIsReportedWithItsCodeAndConsole() throws Exception {
+        try (MicroVm vm = boot(TinyGuests.print("hi\n") + "  mov $0x511, %dx\n  mov $42, %eax\n  out %eax, %dx\n1: jmp 1b")) {
+            vm.resume();
+            CompletionException e = assertThrows(CompletionException.class, () -> vm.stopped().join());
+            VmmException cause = (VmmException) e.getCause();
+            assertEquals(VmmException.Kind.GUEST_FAILURE, cause.kind());
+            assertTrue(cause.getMessage().contains("code 42"), cause.getMessage());
+            assertTrue(cause.getMessage().contains("hi"), cause.getMessage());
+            assertEquals("hi\n", vm.console().text());
+        }
+    }
+
+    @Test
+    void tripleFaultIsAGuestCrash() throws Exception {
+        try (MicroVm vm = boot("  ud2")) {
+            vm.resume();
+            CompletionException e = assertThrows(CompletionException.class, () -> vm.stopped().join());
+            assertTrue(e.getCause().getMessage().contains("triple fault"), e.getCause().getMessage());
+        }
+    }
+
+    @Test
+    void aSpinningGuestIsPausedByTheKickAndResumes() throws Exception {
+        // rbx counts loop iterations; the guest never exits on its own.
+        try (MicroVm vm = boot("  xor %rbx, %rbx\n1: inc %rbx\n  jmp 1b")) {
+            vm.resume();
+            Thread.sleep(50);
+            vm.pause();
+            long first = rbx(vm);
+            assertTrue(first > 0, "the guest ran before the pause");
+            assertEquals(first, rbx(vm), "a paused guest does not run");
+            vm.resume();
+            Thread.sleep(50);
+            vm.pause();
+            assertTrue(rbx(vm) > first, "the guest ran again after resume");
+        }
+    }
+
+    @Test
+    void aGuestParkedOnTheWaitPortIsPausedAndItsStateSaved() throws Exception {
+        try (MicroVm vm = boot(TinyGuests.print("w") + "  mov $0x510, %dx\n1: out %al, %dx\n  jmp 1b")) {
+            vm.resume();
+            while (vm.console().totalBytes() == 0) {
+                Thread.onSpinWait();
+            }
+            vm.pause();
+            MicrovmState state = vm.saveState(new MemoryState("memory", vm.config().memoryBytes(), 0), Map.of("k", "v"));
+            assertEquals(1, state.vcpus().size());
+            assertEquals(2, state.devices().size());
+            long rip = MemorySegment.ofArray(state.vcpus().getFirst().regs()).get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, kvm_regs.RIP_OFFSET);
+            // 7 bytes print "w", 4 load the port, 1 is the out: the saved rip is past the out, so the
+            // pending I/O was completed before the state was read.
+            assertEquals(12, rip & 0xFFF, "rip after the wait-port out: " + Long.toHexString(rip));
+        }
+    }
+
+    private static long rbx(MicroVm vm) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return kvm_regs.rbx(vm.vcpuForTest().getRegs(arena));
+        }
+    }
+}
