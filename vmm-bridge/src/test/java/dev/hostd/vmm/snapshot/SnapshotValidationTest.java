@@ -155,6 +155,9 @@ class SnapshotValidationTest {
             s.set(1, Raw.memory(new MemoryState(name, Fixtures.MEMORY_BYTES, 0)));
             assertProblem(s, "MEMORY: fileName");
         }
+        List<byte[]> own = Raw.sections(state);
+        own.set(1, Raw.memory(new MemoryState("crafted.snap", Fixtures.MEMORY_BYTES, 0)));
+        assertProblem(own, "MEMORY: fileName \"crafted.snap\" is the state file itself");
         List<byte[]> s = Raw.sections(state);
         s.set(1, Raw.memory(new MemoryState("memory.bin", Fixtures.MEMORY_BYTES + 4096, 0)));
         assertProblem(s, "differs from MACHINE memoryBytes");
