@@ -58,7 +58,12 @@ public final class SnapshotFile {
                 throw new SnapshotFormatException(file, String.format(
                         "corrupt: body checksum mismatch (stored 0x%08x, computed 0x%08x)", h.bodyCrc32c(), computed));
             }
-            return StateDecoder.decode(file, body, SnapshotHeader.SIZE);
+            MicrovmState state = StateDecoder.decode(file, body, SnapshotHeader.SIZE);
+            if (isOwnName(file, state)) {
+                throw new SnapshotFormatException(file, "MEMORY: fileName \"" + state.memory().fileName()
+                        + "\" is the state file itself");
+            }
+            return state;
         }
     }
 
@@ -99,12 +104,16 @@ public final class SnapshotFile {
         } catch (StateRules.Violation v) {
             throw new IllegalArgumentException("cannot write snapshot " + file + ": " + v.getMessage());
         }
-        Path name = file.getFileName();
-        if (name != null && name.toString().equals(state.memory().fileName())) {
+        if (isOwnName(file, state)) {
             throw new IllegalArgumentException("cannot write snapshot " + file
                     + ": it would overwrite its own memory file");
         }
         return StateEncoder.encode(state);
+    }
+
+    private static boolean isOwnName(Path file, MicrovmState state) {
+        Path name = file.getFileName();
+        return name != null && name.toString().equals(state.memory().fileName());
     }
 
     private static SnapshotFormatException truncated(Path file, SnapshotHeader h, long bodyBytes) {

@@ -5,6 +5,7 @@ import static dev.hostd.vmm.device.virtio.MmioRegisters.*;
 import dev.hostd.vmm.device.GuestWaker;
 import dev.hostd.vmm.device.MmioDevice;
 import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.memory.GuestMemoryException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -249,7 +250,9 @@ public final class VirtioMmioTransport implements MmioDevice {
     }
 
     private void fail(String where, RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING, "virtio device " + device.deviceId() + " " + where + " failed", e);
+        if (!(e instanceof VirtqueueException || e instanceof GuestMemoryException)) { // a device bug: keep the trace
+            LOG.log(System.Logger.Level.ERROR, "virtio device " + device.deviceId() + " " + where + " failed", e);
+        }
         needsReset(where + ": " + e.getMessage());
     }
 

@@ -1,0 +1,183 @@
+package dev.hostd.vmm.device.vsock;
+
+import dev.hostd.vmm.device.virtio.FakeGuestDriver;
+import dev.hostd.vmm.device.virtio.GuestQueue;
+import dev.hostd.vmm.device.virtio.GuestQueue.Buf;
+import dev.hostd.vmm.device.virtio.GuestQueue.Used;
+import dev.hostd.vmm.device.virtio.VirtioFeatures;
+import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
+import dev.hostd.vmm.memory.GuestMemory;
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A polled vsock guest driver in Java (test code): guest RAM is an Arena segment, the device is
+ * reached only through MMIO register accesses and the rings. It posts rx buffers (header split
+ * across two descriptors), sends packets on tx, and keeps per-port receive streams and credit.
+ */
+public final class FakeVsockGuest implements AutoCloseable {
+    public record Packet(int op, long srcCid, long dstCid, int srcPort, int dstPort, int flags, int bufAlloc,
+                         int fwdCnt, byte[] payload) {}
+
+    public static final int REQUEST = 1, RESPONSE = 2, RST = 3, SHUTDOWN = 4, RW = 5, CREDIT_UPDATE = 6,
+            CREDIT_REQUEST = 7;
+    static final int HDR = 44;
+
+    public final Arena arena = Arena.ofShared();
+    public final GuestMemory memory;
+    public final VirtioVsock vsock;
+    public final VirtioMmioTransport transport;
+    public final FakeGuestDriver driver;
+    public final AtomicInteger wakes = new AtomicInteger();
+    public final GuestQueue rx;
+    public final GuestQueue tx;
+    /** The receive buffer the guest advertises on every packet. */
+    public int bufAlloc = 256 << 10;
+    /** Whether received data counts as consumed at once (fwd_cnt advances) or only on {@link #consume}. */
+    public boolean autoConsume = true;
+    /** Every packet the guest has received, in order. */
+    public final List<Packet> received = new ArrayList<>();
+
+    private final int rxPayload;
+    private final long txBuffer;
+    private final Map<Integer, long[]> rxBuffers = new HashMap<>(); // head -> {first, second}
+    private final Map<Integer, ByteArrayOutputStream> streams = new HashMap<>();
+    private final Map<Integer, Integer> fwdCnt = new HashMap<>();
+    private final Map<Integer, Integer> unconsumed = new HashMap<>();
+
+    public FakeVsockGuest(VirtioVsock vsock) {
+        this(vsock, 64, 4096);
+    }
+
+    public FakeVsockGuest(VirtioVsock vsock, int rxBufferCount, int rxPayload) {
+        this.vsock = vsock;
+        this.rxPayload = rxPayload;
+        memory = new GuestMemory(arena.allocate(32L << 20, 4096));
+        transport = new VirtioMmioTransport(vsock, memory, wakes::incrementAndGet);
+        driver = new FakeGuestDriver(transport, memory, 0x10000);
+        List<GuestQueue> qs = driver.init(VirtioFeatures.VERSION_1, 3, 256);
+        rx = qs.get(0);
+        tx = qs.get(1);
+        txBuffer = driver.alloc(HDR + (64 << 10), 8);
+        for (int i = 0; i < rxBufferCount; i++) {
+            long first = driver.alloc(30, 8);
+            long second = driver.alloc(HDR - 30 + rxPayload, 8);
+            postRx(first, second);
+        }
+        driver.notify(0);
+    }
+
+    private void postRx(long first, long second) {
+        int head = rx.add(List.of(new Buf(first, 30, true), new Buf(second, HDR - 30 + rxPayload, true)));
+        rxBuffers.put(head, new long[] {first, second});
+    }
+
+    /** Sends one packet on tx; {@code split} puts the payload in its own descriptor. */
+    public void send(int op, int srcPort, int dstPort, int flags, byte[] payload, boolean split) {
+        send(op, srcPort, dstPort, flags, payload, split, payload.length);
+    }
+
+    public void send(int op, int srcPort, int dstPort, int flags, byte[] payload, boolean split, int lenField) {
+        VsockHeader h = new VsockHeader(3, 2, srcPort, dstPort, lenField, VsockHeader.TYPE_STREAM, op, flags, bufAlloc,
+                fwdCnt.getOrDefault(srcPort, 0));
+        memory.write(txBuffer, h.encode(), 0, HDR);
+        memory.write(txBuffer + HDR + 8, payload, 0, payload.length);
+        if (split) {
+            tx.add(List.of(new Buf(txBuffer, HDR, false), new Buf(txBuffer + HDR + 8, payload.length, false)));
+        } else {
+            memory.write(txBuffer + HDR, payload, 0, payload.length);
+            tx.add(List.of(new Buf(txBuffer, HDR + payload.length, false)));
+        }
+        driver.notify(1);
+        tx.pollUsed();
+        poll();
+    }
+
+    public void send(int op, int srcPort, int dstPort) {
+        send(op, srcPort, dstPort, 0, new byte[0], false);
+    }
+
+    /** REQUEST to the host; returns the op of the host's answer for that port. */
+    public int connect(int localPort, int hostPort) {
+        int before = received.size();
+        send(REQUEST, localPort, hostPort);
+        return received.subList(before, received.size()).stream().filter(p -> p.dstPort() == localPort)
+                .map(Packet::op).findFirst().orElse(-1);
+    }
+
+    /** Writes data as RW packets of at most 64 KiB, alternating single and split descriptors. */
+    public void write(int localPort, int hostPort, byte[] data) {
+        for (int at = 0, i = 0; at < data.length; i++) {
+            int n = Math.min(64 << 10, data.length - at);
+            send(RW, localPort, hostPort, 0, java.util.Arrays.copyOfRange(data, at, at + n), i % 2 == 1);
+            at += n;
+        }
+    }
+
+    /** Takes what the host sent on the guest's {@code localPort} so far. */
+    public byte[] read(int localPort) {
+        ByteArrayOutputStream s = streams.remove(localPort);
+        return s == null ? new byte[0] : s.toByteArray();
+    }
+
+    /** Marks received data as consumed and tells the host with CREDIT_UPDATE. */
+    public void consume(int localPort, int hostPort) {
+        fwdCnt.merge(localPort, unconsumed.getOrDefault(localPort, 0), Integer::sum);
+        unconsumed.remove(localPort);
+        send(CREDIT_UPDATE, localPort, hostPort);
+    }
+
+    /** Lets the device deliver queued host work (as the VMM does when the guest waits), then polls. */
+    public boolean service() {
+        boolean visible = transport.service();
+        poll();
+        return visible;
+    }
+
+    /** Reads every used rx buffer, reposts it, kicks rx; repeats until the device has nothing more. */
+    public List<Packet> poll() {
+        List<Packet> got = new ArrayList<>();
+        for (List<Used> used; !(used = rx.pollUsed()).isEmpty(); ) {
+            for (Used u : used) {
+                long[] buf = rxBuffers.remove(u.head());
+                byte[] bytes = new byte[u.length()];
+                int first = Math.min(30, u.length());
+                memory.read(buf[0], bytes, 0, first);
+                memory.read(buf[1], bytes, first, u.length() - first);
+                VsockHeader h = VsockHeader.decode(bytes);
+                if (h.len() != u.length() - HDR) {
+                    throw new AssertionError("header len " + h.len() + " but used length " + u.length());
+                }
+                Packet p = new Packet(h.op(), h.srcCid(), h.dstCid(), h.srcPort(), h.dstPort(), h.flags(), h.bufAlloc(),
+                        h.fwdCnt(), java.util.Arrays.copyOfRange(bytes, HDR, bytes.length));
+                got.add(p);
+                if (p.op() == RW) {
+                    streams.computeIfAbsent(p.dstPort(), k -> new ByteArrayOutputStream()).writeBytes(p.payload());
+                    if (autoConsume) {
+                        fwdCnt.merge(p.dstPort(), p.payload().length, Integer::sum);
+                    } else {
+                        unconsumed.merge(p.dstPort(), p.payload().length, Integer::sum);
+                    }
+                }
+                postRx(buf[0], buf[1]);
+            }
+            driver.notify(0);
+        }
+        received.addAll(got);
+        return got;
+    }
+
+    public List<Packet> ops(int op) {
+        return received.stream().filter(p -> p.op() == op).toList();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
