@@ -61,6 +61,23 @@ class KvmHeaderTest {
         expected.forEach((key, value) -> assertEquals(actual.get(key), value, "value of " + key));
     }
 
+    /** The snapshot format checks struct sizes with its own constants; they must be the bindings' sizes. */
+    @Test
+    void snapshotStructSizesAreTheBindingsSizes() throws Exception {
+        int checked = 0;
+        for (Field field : dev.hostd.vmm.snapshot.KvmAbi.class.getFields()) {
+            String name = field.getName();
+            if (!name.endsWith("_SIZE")) {
+                continue;
+            }
+            String struct = name.substring(0, name.length() - "_SIZE".length()).toLowerCase();
+            assertTrue(KvmLayouts.ALL.containsKey(struct), "a binding for " + struct);
+            assertEquals(KvmLayouts.ALL.get(struct).byteSize(), ((Number) field.get(null)).longValue(), name);
+            checked++;
+        }
+        assertTrue(checked >= 12, "checked " + checked + " sizes");
+    }
+
     /** Emits offsetof for each named member; anonymous unions ("anon_*") are transparent, as in C. */
     private static void emitMembers(StringBuilder c, Map<String, Long> expected, String struct, String prefix,
                                     GroupLayout group, long base) {
