@@ -60,4 +60,35 @@ public record MmioTransportState(int deviceId, int status, int deviceFeaturesSel
         return new MmioTransportState(deviceId, status, deviceFeaturesSel, driverFeaturesSel, driverFeatures,
                 queueSel, interruptStatus, configGeneration, queues, deviceState);
     }
+
+    /** What makes this state unusable for {@code device} with {@code queues} in the current guest RAM, or null. */
+    String problemFor(VirtioDevice device, List<Virtqueue> queues) {
+        MmioTransportState s = this;
+        if (s.deviceId() != device.deviceId()) {
+            return "saved for device id " + s.deviceId() + ", this device is " + device.deviceId();
+        }
+        if ((s.status() & ~DeviceStatus.ALL) != 0) {
+            return String.format("status %#x has unknown bits", s.status());
+        }
+        if ((s.status() & DeviceStatus.DRIVER_OK) != 0 && (s.status() & DeviceStatus.FEATURES_OK) == 0) {
+            return "status has DRIVER_OK without FEATURES_OK";
+        }
+        if ((s.driverFeatures() & ~device.availableFeatures()) != 0) {
+            return "driver features " + Long.toHexString(s.driverFeatures()) + " were not offered (offered "
+                    + Long.toHexString(device.availableFeatures()) + ")";
+        }
+        if ((s.interruptStatus() & ~(MmioRegisters.INTERRUPT_USED_BUFFER | MmioRegisters.INTERRUPT_CONFIG_CHANGE)) != 0) {
+            return "interrupt status has unknown bits";
+        }
+        if (s.queues().size() != queues.size()) {
+            return s.queues().size() + " queues saved, the device has " + queues.size();
+        }
+        for (int i = 0; i < queues.size(); i++) {
+            String q = queues.get(i).validateState(s.queues().get(i));
+            if (q != null) {
+                return "queue " + i + ": " + q;
+            }
+        }
+        return null;
+    }
 }

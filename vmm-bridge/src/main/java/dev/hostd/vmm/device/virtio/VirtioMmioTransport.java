@@ -7,7 +7,6 @@ import dev.hostd.vmm.device.MmioDevice;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.memory.GuestMemoryException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -28,9 +27,7 @@ public final class VirtioMmioTransport implements MmioDevice {
     private final List<Virtqueue> queues;
 
     private int status;
-    private int deviceFeaturesSel;
-    private int driverFeaturesSel;
-    private long driverFeatures;
+    private final FeatureNegotiation features = new FeatureNegotiation();
     private int queueSel;
     private int interruptStatus;
     private int configGeneration;
@@ -81,8 +78,7 @@ public final class VirtioMmioTransport implements MmioDevice {
             case VERSION -> MMIO_VERSION;
             case DEVICE_ID -> device.deviceId();
             case VENDOR_ID -> VENDOR;
-            case DEVICE_FEATURES -> (deviceFeaturesSel & ~1) != 0 ? 0
-                    : (int) (device.availableFeatures() >>> (32 * deviceFeaturesSel));
+            case DEVICE_FEATURES -> features.deviceWord(device.availableFeatures());
             case QUEUE_NUM_MAX -> selectedQueue() == null ? 0 : selectedQueue().maxSize();
             case QUEUE_READY -> selectedQueue() != null && selectedQueue().ready() ? 1 : 0;
             case INTERRUPT_STATUS -> interruptStatus;
@@ -105,9 +101,10 @@ public final class VirtioMmioTransport implements MmioDevice {
         }
         int v = (int) value;
         switch ((int) offset) {
-            case DEVICE_FEATURES_SEL -> deviceFeaturesSel = v;
-            case DRIVER_FEATURES_SEL -> driverFeaturesSel = v;
-            case DRIVER_FEATURES -> writeDriverFeatures(v);
+            case DEVICE_FEATURES_SEL -> features.deviceSel = v;
+            case DRIVER_FEATURES_SEL -> features.driverSel = v;
+            case DRIVER_FEATURES -> features.writeDriverWord(v,
+                    (status & (DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK)) != 0);
             case QUEUE_SEL -> queueSel = v;
             case QUEUE_NUM -> configureQueue(q -> q.setSize(v));
             case QUEUE_DESC_LOW -> configureQueue(q -> q.setDescTable(low(q.descTable(), v)));
@@ -137,14 +134,6 @@ public final class VirtioMmioTransport implements MmioDevice {
             return true;
         }
         return signalUsed(false) || visible;
-    }
-
-    private void writeDriverFeatures(int v) {
-        if ((status & (DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK)) != 0 || (driverFeaturesSel & ~1) != 0) {
-            return; // features are frozen once FEATURES_OK is set
-        }
-        int shift = 32 * driverFeaturesSel;
-        driverFeatures = driverFeatures & ~(0xffffffffL << shift) | (Integer.toUnsignedLong(v) << shift);
     }
 
     private void configureQueue(java.util.function.Consumer<Virtqueue> change) {
@@ -181,7 +170,7 @@ public final class VirtioMmioTransport implements MmioDevice {
             return;
         }
         int added = requested & ~status;
-        if ((added & DeviceStatus.FEATURES_OK) != 0 && !featuresAcceptable()) {
+        if ((added & DeviceStatus.FEATURES_OK) != 0 && !features.acceptable(device.availableFeatures())) {
             requested &= ~DeviceStatus.FEATURES_OK; // the driver reads back and sees the refusal
             added &= ~DeviceStatus.FEATURES_OK;
         }
@@ -193,16 +182,6 @@ public final class VirtioMmioTransport implements MmioDevice {
                 activate();
             }
         }
-    }
-
-    private boolean featuresAcceptable() {
-        long offered = device.availableFeatures();
-        if ((driverFeatures & ~offered) != 0) {
-            LOG.log(System.Logger.Level.WARNING, "driver accepted features not offered: {0}",
-                    Long.toHexString(driverFeatures & ~offered));
-            return false;
-        }
-        return (driverFeatures & VirtioFeatures.VERSION_1) != 0;
     }
 
     private void activate() {
@@ -276,8 +255,8 @@ public final class VirtioMmioTransport implements MmioDevice {
         }
         active = false;
         status = 0;
-        deviceFeaturesSel = driverFeaturesSel = queueSel = 0;
-        driverFeatures = 0;
+        features.reset();
+        queueSel = 0;
         interruptStatus = 0;
         queues.forEach(Virtqueue::reset);
     }
@@ -296,7 +275,7 @@ public final class VirtioMmioTransport implements MmioDevice {
 
     /** Transport registers, every queue and the device's own state, versioned. */
     public byte[] saveState() {
-        return new MmioTransportState(device.deviceId(), status, deviceFeaturesSel, driverFeaturesSel, driverFeatures,
+        return new MmioTransportState(device.deviceId(), status, features.deviceSel, features.driverSel, features.driverFeatures,
                 queueSel, interruptStatus, configGeneration, queues.stream().map(Virtqueue::state).toList(),
                 device.saveState()).encode();
     }
@@ -307,16 +286,16 @@ public final class VirtioMmioTransport implements MmioDevice {
      */
     public void restoreState(byte[] bytes) {
         MmioTransportState s = MmioTransportState.decode(bytes);
-        String problem = check(s);
+        String problem = s.problemFor(device, queues);
         if (problem != null) {
             throw new DeviceStateException(MmioTransportState.WHAT + ": " + problem);
         }
         device.restoreState(s.deviceState()); // validates before changing anything; the device is inactive after it
         active = false;
         status = s.status();
-        deviceFeaturesSel = s.deviceFeaturesSel();
-        driverFeaturesSel = s.driverFeaturesSel();
-        driverFeatures = s.driverFeatures();
+        features.deviceSel = s.deviceFeaturesSel();
+        features.driverSel = s.driverFeaturesSel();
+        features.driverFeatures = s.driverFeatures();
         queueSel = s.queueSel();
         interruptStatus = s.interruptStatus();
         configGeneration = s.configGeneration();
@@ -326,40 +305,5 @@ public final class VirtioMmioTransport implements MmioDevice {
         if ((status & DeviceStatus.DRIVER_OK) != 0 && !broken()) {
             activate();
         }
-    }
-
-    private String check(MmioTransportState s) {
-        if (s.deviceId() != device.deviceId()) {
-            return "saved for device id " + s.deviceId() + ", this device is " + device.deviceId();
-        }
-        if ((s.status() & ~DeviceStatus.ALL) != 0) {
-            return String.format("status %#x has unknown bits", s.status());
-        }
-        if ((s.status() & DeviceStatus.DRIVER_OK) != 0 && (s.status() & DeviceStatus.FEATURES_OK) == 0) {
-            return "status has DRIVER_OK without FEATURES_OK";
-        }
-        if ((s.driverFeatures() & ~device.availableFeatures()) != 0) {
-            return "driver features " + Long.toHexString(s.driverFeatures()) + " were not offered (offered "
-                    + Long.toHexString(device.availableFeatures()) + ")";
-        }
-        if ((s.interruptStatus() & ~(INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE)) != 0) {
-            return "interrupt status has unknown bits";
-        }
-        if (s.queues().size() != queues.size()) {
-            return s.queues().size() + " queues saved, the device has " + queues.size();
-        }
-        for (int i = 0; i < queues.size(); i++) {
-            String q = queues.get(i).validateState(s.queues().get(i));
-            if (q != null) {
-                return "queue " + i + ": " + q;
-            }
-        }
-        return null;
-    }
-
-    @Override
-    public String toString() {
-        return "VirtioMmioTransport[device=" + device.deviceId() + ", status=" + Integer.toHexString(status)
-                + ", queues=" + Arrays.toString(queues.stream().map(Virtqueue::state).toArray()) + "]";
     }
 }
