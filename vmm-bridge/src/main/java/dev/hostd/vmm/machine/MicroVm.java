@@ -172,6 +172,22 @@ public final class MicroVm implements AutoCloseable, ExitContext {
         state = State.RUNNING;
     }
 
+    /**
+     * Waits until the guest parks on its wait port with no device work pending: the quiet point at
+     * which a Basepoint is taken, so no half-sent packet is frozen into the template.
+     */
+    public void awaitIdle(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!vcpu.idle()) {
+            rethrowFailure();
+            if (System.nanoTime() > deadline) {
+                throw new VmmException(VmmException.Kind.TIMEOUT, "await idle",
+                        "guest of VM " + name + " did not go idle within " + timeout.toMillis() + " ms; console tail:\n" + consoleTail());
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+    }
+
     /** Stops the vCPU out of the guest, with any I/O instruction completed. */
     public synchronized void pause() {
         requireState(State.RUNNING, "pause");

@@ -32,6 +32,8 @@ final class Vcpu implements Runnable {
     private Thread thread;
     private long pthread;
     private boolean started, exited, parked, pauseRequested, stopRequested;
+    /** True while the guest is parked on the wait port with nothing delivered to it. */
+    private volatile boolean idle;
 
     Vcpu(VcpuFd fd, ExitContext vm, Consumer<VmmException> onFailure) {
         this.fd = fd;
@@ -242,8 +244,14 @@ final class Vcpu implements Runnable {
                     return;
                 }
             }
+            idle = true;
             LockSupport.park(this);
+            idle = false;
         }
+    }
+
+    boolean idle() {
+        return idle;
     }
 
     private static int readData(MemorySegment data, int index, int size) {

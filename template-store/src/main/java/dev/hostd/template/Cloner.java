@@ -1,0 +1,119 @@
+package dev.hostd.template;
+
+import dev.hostd.vmm.agent.IdentityReport;
+import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.identity.IdentityPage;
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.machine.MicroVm;
+import dev.hostd.vmm.memory.MemoryMapping;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Makes sandboxes from templates: a copy-on-write view of the template's RAM, its saved state
+ * restored, a new identity (and a fresh random seed) written into the identity page, then the
+ * vCPU resumed. The sandbox is returned once its agent has acknowledged exactly that identity.
+ */
+public final class Cloner {
+    private final Kvm kvm;
+    private final Duration readyTimeout;
+    private final int consoleLogBytes;
+    private final IdentityRegistry identities = new IdentityRegistry();
+    private final SecureRandom random = new SecureRandom();
+
+    public Cloner(Kvm kvm, Duration readyTimeout, int consoleLogBytes) {
+        this.kvm = kvm;
+        this.readyTimeout = readyTimeout;
+        this.consoleLogBytes = consoleLogBytes;
+    }
+
+    /** Number of live sandboxes made by this cloner. */
+    public int liveCount() {
+        return identities.size();
+    }
+
+    public Sandbox clone(Template template, Identity identity) {
+        identities.reserve(identity);
+        MicroVm vm = null;
+        try {
+            MemoryMapping ram = template.mapForClone();
+            vm = MicroVm.restore(identity.sandboxId(), kvm, template.state(), ram, consoleLogBytes);
+            byte[] seed = new byte[IdentityPage.SEED_BYTES];
+            random.nextBytes(seed);
+            long generation = IdentityPage.generation(vm.memory()) + 1;
+            IdentityPage.write(vm.memory(), identity, generation, seed, Clock.nowNanos());
+            CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
+            vm.resume();
+            IdentityReport report = awaitHello(vm, hello);
+            checkReport(identity, generation, seed, report);
+            return new Sandbox(vm, template.id(), identity, report, () -> identities.release(identity));
+        } catch (RuntimeException e) {
+            if (vm != null) {
+                vm.close();
+            }
+            identities.release(identity);
+            throw Errors.wrap("cloning sandbox " + identity.sandboxId() + " from template '" + template.id() + "' failed", e);
+        }
+    }
+
+    private IdentityReport awaitHello(MicroVm vm, CompletableFuture<IdentityReport> hello) {
+        try {
+            CompletableFuture.anyOf(hello, vm.stopped()).get(readyTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!hello.isDone()) {
+                throw new TemplateException(TemplateException.Kind.GUEST_FAILURE, "clone stopped before its agent acknowledged the identity");
+            }
+            return hello.join();
+        } catch (TimeoutException e) {
+            throw new TemplateException(TemplateException.Kind.TIMEOUT, "agent did not acknowledge its identity within "
+                    + readyTimeout.toMillis() + " ms; console tail:\n" + vm.console().tail(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while waiting for the clone's agent");
+        } catch (Exception e) {
+            throw Errors.wrap("clone failed before its agent was ready", e);
+        }
+    }
+
+    /** The agent must report the identity it was given, byte for byte, and prove it read the new seed. */
+    static void checkReport(Identity given, long generation, byte[] seed, IdentityReport report) {
+        StringBuilder wrong = new StringBuilder();
+        if (report.generation() != generation) {
+            wrong.append(" generation ").append(report.generation()).append(" != ").append(generation);
+        }
+        if (!Arrays.equals(report.mac(), given.mac())) {
+            wrong.append(" mac ").append(Identity.formatMac(report.mac()));
+        }
+        if (!Arrays.equals(report.ipv4(), given.ipv4()) || report.prefixLength() != given.prefixLength()) {
+            wrong.append(" ipv4 ").append(Identity.formatIpv4(report.ipv4())).append('/').append(report.prefixLength());
+        }
+        if (!Arrays.equals(report.gateway(), given.gateway())) {
+            wrong.append(" gateway ").append(Identity.formatIpv4(report.gateway()));
+        }
+        if (!report.hostname().equals(given.hostname())) {
+            wrong.append(" hostname ").append(report.hostname());
+        }
+        if (!report.sandboxId().equals(given.sandboxId()) || !report.tenantId().equals(given.tenantId())) {
+            wrong.append(" ids ").append(report.sandboxId()).append('/').append(report.tenantId());
+        }
+        if (!Arrays.equals(report.seedSha256(), sha256(seed))) {
+            wrong.append(" seed hash");
+        }
+        if (!wrong.isEmpty()) {
+            throw new TemplateException(TemplateException.Kind.GUEST_FAILURE, "guest reported a different identity:" + wrong);
+        }
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

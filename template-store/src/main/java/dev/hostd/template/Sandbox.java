@@ -1,0 +1,100 @@
+package dev.hostd.template;
+
+import dev.hostd.vmm.agent.IdentityReport;
+import dev.hostd.vmm.agent.InvokeResult;
+import dev.hostd.vmm.device.serial.ConsoleLog;
+import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.machine.MicroVm;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** A live clone: its microVM, the identity it was given and the identity its agent reported back. */
+public final class Sandbox implements AutoCloseable {
+    private final MicroVm vm;
+    private final String templateId;
+    private final Identity identity;
+    private final IdentityReport report;
+    private final Runnable onClose;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    Sandbox(MicroVm vm, String templateId, Identity identity, IdentityReport report, Runnable onClose) {
+        this.vm = vm;
+        this.templateId = templateId;
+        this.identity = identity;
+        this.report = report;
+        this.onClose = onClose;
+    }
+
+    public String id() {
+        return identity.sandboxId();
+    }
+
+    public String templateId() {
+        return templateId;
+    }
+
+    public Identity identity() {
+        return identity;
+    }
+
+    /** What the guest agent said when it acknowledged its identity. */
+    public IdentityReport report() {
+        return report;
+    }
+
+    public ConsoleLog console() {
+        return vm.console();
+    }
+
+    public MicroVm.State state() {
+        return vm.state();
+    }
+
+    /** Calls a function in the guest and waits for its result. */
+    public InvokeResult invoke(String function, byte[] argument, Duration timeout) {
+        CompletableFuture<InvokeResult> result = vm.agent().invoke(function, argument);
+        try {
+            CompletableFuture.anyOf(result, vm.stopped()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!result.isDone()) {
+                throw new TemplateException(TemplateException.Kind.GUEST_FAILURE, "sandbox " + id() + " stopped during '" + function + "'");
+            }
+            return result.join();
+        } catch (TimeoutException e) {
+            throw new TemplateException(TemplateException.Kind.TIMEOUT, "sandbox " + id() + " did not answer '" + function
+                    + "' within " + timeout.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while invoking '" + function + "'");
+        } catch (Exception e) {
+            throw Errors.wrap("invoking '" + function + "' in sandbox " + id() + " failed", e);
+        }
+    }
+
+    public void pause() {
+        vm.pause();
+    }
+
+    public void resume() {
+        vm.resume();
+    }
+
+    /** Completes when the sandbox's VM stops; exceptionally if the guest failed. */
+    public CompletableFuture<Void> stopped() {
+        return vm.stopped();
+    }
+
+    /** Stops the VM and releases every fd, mapping and thread, and the identity. Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                vm.close();
+            } finally {
+                onClose.run();
+            }
+        }
+    }
+}

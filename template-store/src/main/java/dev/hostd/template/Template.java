@@ -1,0 +1,73 @@
+package dev.hostd.template;
+
+import dev.hostd.vmm.memory.MemoryFile;
+import dev.hostd.vmm.memory.MemoryMapping;
+import dev.hostd.vmm.snapshot.MicrovmState;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * A Basepoint held in shared memory: its saved machine state (parsed and validated once) and its
+ * memory file, opened read-only, from which every clone maps a copy-on-write view.
+ */
+public final class Template implements AutoCloseable {
+    static final String MEMORY_FILE = "memory";
+    static final String STATE_FILE = "state";
+    static final String META_ID = "template.id", META_CREATED = "template.created",
+            META_IMAGE_SHA256 = "guest.image.sha256", META_IMAGE_BYTES = "guest.image.bytes",
+            META_BUILD_MILLIS = "template.build.millis", META_HOSTD_VERSION = "hostd.version";
+
+    private final String id;
+    private final Path directory;
+    private final MicrovmState state;
+    private final MemoryFile memory;
+    private boolean closed;
+
+    Template(String id, Path directory, MicrovmState state, MemoryFile memory) {
+        this.id = id;
+        this.directory = directory;
+        this.state = state;
+        this.memory = memory;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public MicrovmState state() {
+        return state;
+    }
+
+    public long memoryBytes() {
+        return state.machine().memoryBytes();
+    }
+
+    public Instant createdAt() {
+        return Instant.parse(state.metadata().getOrDefault(META_CREATED, Instant.EPOCH.toString()));
+    }
+
+    public String guestImageSha256() {
+        return state.metadata().getOrDefault(META_IMAGE_SHA256, "");
+    }
+
+    /** A fresh copy-on-write view of the template's RAM, for one clone. */
+    synchronized MemoryMapping mapForClone() {
+        if (closed) {
+            throw new TemplateException(TemplateException.Kind.NOT_FOUND, "template " + id + " was deleted");
+        }
+        return memory.mapPrivate();
+    }
+
+    /** Closes the memory file; clones already made keep their mappings (and so the pages). */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            memory.close();
+        }
+    }
+}

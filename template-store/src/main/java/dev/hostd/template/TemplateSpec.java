@@ -1,0 +1,31 @@
+package dev.hostd.template;
+
+import java.util.regex.Pattern;
+
+/**
+ * What to build a Basepoint from: an id, a guest image and the machine's RAM.
+ *
+ * @param guestImage the guest's ELF bytes (the test guest, or later a Linux image)
+ */
+public record TemplateSpec(String id, byte[] guestImage, int memoryMiB) {
+    private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    public static final int MIN_MEMORY_MIB = 8, MAX_MEMORY_MIB = 1024;
+
+    public TemplateSpec {
+        validateId(id);
+        if (guestImage == null || guestImage.length == 0) {
+            throw new TemplateException(TemplateException.Kind.INVALID_INPUT, "guest image is empty");
+        }
+        if (memoryMiB < MIN_MEMORY_MIB || memoryMiB > MAX_MEMORY_MIB || memoryMiB % 2 != 0) {
+            throw new TemplateException(TemplateException.Kind.INVALID_INPUT,
+                    "template memory must be an even number of MiB in " + MIN_MEMORY_MIB + ".." + MAX_MEMORY_MIB + ", got " + memoryMiB);
+        }
+    }
+
+    public static void validateId(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new TemplateException(TemplateException.Kind.INVALID_INPUT,
+                    "template id '" + id + "' must be 1-63 of [a-z0-9._-], starting with a letter or digit");
+        }
+    }
+}

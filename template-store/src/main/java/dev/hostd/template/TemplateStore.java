@@ -1,0 +1,216 @@
+package dev.hostd.template;
+
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.memory.MemoryFile;
+import dev.hostd.vmm.snapshot.MemoryChecksum;
+import dev.hostd.vmm.snapshot.MicrovmState;
+import dev.hostd.vmm.snapshot.SnapshotFile;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * Basepoint templates under {@code <root>/templates/<id>/} (by default {@code /dev/shm/hostd}):
+ * build, list, get, verify, delete, and adopt what is already there when the process starts.
+ * A template directory appears only complete (built under a hidden name, then renamed), so a crash
+ * mid-build leaves a hidden leftover that the next start removes, never a half template.
+ */
+public final class TemplateStore implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(TemplateStore.class.getName());
+    private static final String BUILD_PREFIX = ".build-";
+
+    /** A template directory found at start that could not be adopted, and why. It is left on disk. */
+    public record Rejected(String id, Path directory, String reason) {}
+
+    /** Outcome of {@link #verify}. */
+    public record Verification(String id, boolean ok, String detail) {}
+
+    private final Path templatesDir;
+    private final TemplateBuilder builder;
+    private final Map<String, Template> templates = new ConcurrentSkipListMap<>();
+    private final Map<String, Boolean> building = new ConcurrentHashMap<>();
+    private final List<Rejected> rejected = new ArrayList<>();
+
+    private TemplateStore(Path root, Kvm kvm, Duration readyTimeout) {
+        this.templatesDir = root.resolve("templates");
+        this.builder = new TemplateBuilder(kvm, readyTimeout);
+    }
+
+    /** Opens the store, removing leftovers of interrupted builds and adopting every valid template. */
+    public static TemplateStore open(Path root, Kvm kvm, Duration readyTimeout) {
+        TemplateStore store = new TemplateStore(root, kvm, readyTimeout);
+        try {
+            Files.createDirectories(store.templatesDir);
+            store.adoptAll();
+        } catch (IOException e) {
+            throw new TemplateException(TemplateException.Kind.HOST_UNAVAILABLE, "cannot use template directory " + store.templatesDir + ": " + e.getMessage(), e);
+        }
+        return store;
+    }
+
+    public Path directory() {
+        return templatesDir;
+    }
+
+    private void adoptAll() throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(templatesDir)) {
+            for (Path dir : entries) {
+                String name = dir.getFileName().toString();
+                if (name.startsWith(BUILD_PREFIX)) {
+                    LOG.log(System.Logger.Level.INFO, "removing leftover of an interrupted template build: {0}", dir);
+                    deleteTree(dir);
+                } else if (!name.startsWith(".") && Files.isDirectory(dir)) {
+                    try {
+                        TemplateSpec.validateId(name);
+                        Template t = load(name, dir, true);
+                        templates.put(name, t);
+                        LOG.log(System.Logger.Level.INFO, "adopted template {0}", name);
+                    } catch (TemplateException | IOException e) {
+                        rejected.add(new Rejected(name, dir, e.getMessage()));
+                        LOG.log(System.Logger.Level.WARNING, "not adopting template {0}: {1}", name, e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    /** Reads and validates a template directory; with {@code verifyMemory}, checks the memory checksum too. */
+    private static Template load(String id, Path dir, boolean verifyMemory) throws IOException {
+        MicrovmState state = SnapshotFile.read(dir.resolve(Template.STATE_FILE));
+        Path memoryPath = dir.resolve(state.memory().fileName());
+        checkMemoryFile(state, memoryPath, verifyMemory);
+        String recordedId = state.metadata().get(Template.META_ID);
+        if (recordedId != null && !recordedId.equals(id)) {
+            throw new TemplateException(TemplateException.Kind.CORRUPT, "template directory " + dir + " holds template '" + recordedId + "'");
+        }
+        return new Template(id, dir, state, MemoryFile.openReadOnly(memoryPath));
+    }
+
+    private static void checkMemoryFile(MicrovmState state, Path memoryPath, boolean checksum) throws IOException {
+        if (!Files.isRegularFile(memoryPath)) {
+            throw new TemplateException(TemplateException.Kind.CORRUPT, "memory file " + memoryPath + " is missing");
+        }
+        long size = Files.size(memoryPath);
+        if (size != state.memory().sizeBytes()) {
+            throw new TemplateException(TemplateException.Kind.CORRUPT, "memory file " + memoryPath + " is " + size
+                    + " bytes, the state file says " + state.memory().sizeBytes());
+        }
+        if (checksum) {
+            int crc = MemoryChecksum.crc32c(memoryPath);
+            if (crc != state.memory().crc32c()) {
+                throw new TemplateException(TemplateException.Kind.CORRUPT, String.format(
+                        "memory file %s is corrupt: CRC32C %08x, the state file says %08x", memoryPath, crc, state.memory().crc32c()));
+            }
+        }
+    }
+
+    /** Builds a template; fails with CONFLICT if the id exists or is being built. */
+    public Template build(TemplateSpec spec) {
+        if (templates.containsKey(spec.id()) || building.putIfAbsent(spec.id(), Boolean.TRUE) != null) {
+            throw new TemplateException(TemplateException.Kind.CONFLICT, "template '" + spec.id() + "' already exists");
+        }
+        Path staging = templatesDir.resolve(BUILD_PREFIX + spec.id() + "-" + UUID.randomUUID());
+        try {
+            if (Files.exists(templatesDir.resolve(spec.id()))) {
+                throw new TemplateException(TemplateException.Kind.CONFLICT, "template directory " + templatesDir.resolve(spec.id())
+                        + " exists but was not adopted (see the store's rejected list): delete it first");
+            }
+            Files.createDirectory(staging);
+            builder.build(spec, staging);
+            Path target = templatesDir.resolve(spec.id());
+            try {
+                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new TemplateException(TemplateException.Kind.INTERNAL, "cannot publish template atomically: " + e.getMessage(), e);
+            }
+            Template template = load(spec.id(), target, false);
+            templates.put(spec.id(), template);
+            return template;
+        } catch (Exception e) {
+            deleteQuietly(staging);
+            throw Errors.wrap("building template '" + spec.id() + "' failed", e);
+        } finally {
+            building.remove(spec.id());
+        }
+    }
+
+    public List<Template> list() {
+        return List.copyOf(templates.values());
+    }
+
+    public Template get(String id) {
+        Template t = templates.get(id);
+        if (t == null) {
+            throw new TemplateException(TemplateException.Kind.NOT_FOUND, "no template '" + id + "'");
+        }
+        return t;
+    }
+
+    /** Re-reads the state file and checks the memory file's size and checksum. */
+    public Verification verify(String id) {
+        Template t = get(id);
+        try {
+            MicrovmState onDisk = SnapshotFile.read(t.directory().resolve(Template.STATE_FILE));
+            checkMemoryFile(onDisk, t.directory().resolve(onDisk.memory().fileName()), true);
+            return new Verification(id, true, String.format("state and memory intact (CRC32C %08x over %d bytes)",
+                    onDisk.memory().crc32c(), onDisk.memory().sizeBytes()));
+        } catch (IOException | TemplateException e) {
+            return new Verification(id, false, e.getMessage());
+        }
+    }
+
+    /** Removes a template. Live clones keep their memory until they are deleted (tmpfs keeps unlinked pages mapped). */
+    public void delete(String id) {
+        Template t = templates.remove(id);
+        if (t == null) {
+            throw new TemplateException(TemplateException.Kind.NOT_FOUND, "no template '" + id + "'");
+        }
+        t.close();
+        try {
+            deleteTree(t.directory());
+        } catch (IOException e) {
+            throw new TemplateException(TemplateException.Kind.INTERNAL, "template '" + id + "' forgotten but its files remain: " + e.getMessage(), e);
+        }
+    }
+
+    public synchronized List<Rejected> rejected() {
+        return List.copyOf(rejected);
+    }
+
+    /** Closes the memory files; templates stay on disk for the next start to adopt. */
+    @Override
+    public void close() {
+        templates.values().forEach(Template::close);
+        templates.clear();
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not remove {0}: {1}", dir, e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
