@@ -154,16 +154,18 @@ public final class VcpuFd extends FileDescriptor {
         }
     }
 
-    public void setMsrs(int[] indices, long[] values) {
+    /**
+     * Writes MSRs {@code from} onwards; returns how many the kernel took. It stops at the first
+     * one it refuses, which is then {@code indices[from + result]}.
+     */
+    public int setMsrs(int[] indices, long[] values, int from) {
+        int count = indices.length - from;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment msrs = msrBuffer(arena, indices);
-            for (int i = 0; i < indices.length; i++) {
-                kvm_msr_entry.data(entry(msrs, i), values[i]);
+            MemorySegment msrs = msrBuffer(arena, java.util.Arrays.copyOfRange(indices, from, indices.length));
+            for (int i = 0; i < count; i++) {
+                kvm_msr_entry.data(entry(msrs, i), values[from + i]);
             }
-            int written = Libc.ioctl(fd(), kvm_h.KVM_SET_MSRS, msrs, "KVM_SET_MSRS");
-            if (written != indices.length) {
-                throw msrFailure("KVM_SET_MSRS", indices, written);
-            }
+            return Libc.ioctl(fd(), kvm_h.KVM_SET_MSRS, msrs, "KVM_SET_MSRS");
         }
     }
 

@@ -62,9 +62,12 @@ public final class VmFd extends FileDescriptor {
 
     /** Restores the guest clock; only {@code clock} (and no flags) is applied, as the kernel expects. */
     public void setClock(byte[] clock) {
+        KvmStructs.requireSize(clock, kvm_clock_data.sizeof(), "KVM_SET_CLOCK");
         try (Arena arena = Arena.ofConfined()) {
+            MemorySegment saved = arena.allocate(kvm_clock_data.LAYOUT);
+            MemorySegment.copy(clock, 0, saved, ValueLayout.JAVA_BYTE, 0, clock.length);
             MemorySegment data = arena.allocate(kvm_clock_data.LAYOUT);
-            kvm_clock_data.clock(data, kvm_clock_data.clock(MemorySegment.ofArray(clock)));
+            kvm_clock_data.clock(data, kvm_clock_data.clock(saved));
             Libc.ioctl(fd(), kvm_h.KVM_SET_CLOCK, data, "KVM_SET_CLOCK");
         }
     }

@@ -1,5 +1,6 @@
 package dev.hostd.vmm.machine;
 
+import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.kvm.VcpuFd;
 import dev.hostd.vmm.snapshot.VcpuState;
 import java.lang.foreign.Arena;
@@ -27,7 +28,7 @@ final class VcpuStates {
      */
     static void restore(VcpuFd vcpu, VcpuState state) {
         vcpu.setCpuid(state.cpuidEntries());
-        vcpu.setMsrs(state.msrIndices(), state.msrValues());
+        restoreMsrs(vcpu, state.msrIndices(), state.msrValues());
         try (Arena arena = Arena.ofConfined()) {
             vcpu.setSregs(segment(arena, state.sregs()));
             vcpu.setRegs(segment(arena, state.regs()));
@@ -40,6 +41,27 @@ final class VcpuStates {
             }
             vcpu.setMpState(state.mpState());
             vcpu.setVcpuEvents(segment(arena, state.vcpuEvents()));
+        }
+    }
+
+    /**
+     * KVM lists MSRs it will not take back in every configuration (e.g. the async-PF interrupt
+     * MSR needs an in-kernel LAPIC). One the kernel refuses is skipped only if the fresh vCPU
+     * already holds the saved value; anything else is an error naming the MSR.
+     */
+    static void restoreMsrs(VcpuFd vcpu, int[] indices, long[] values) {
+        int from = 0;
+        while (from < indices.length) {
+            int refused = from + vcpu.setMsrs(indices, values, from);
+            if (refused >= indices.length) {
+                return;
+            }
+            long current = vcpu.getMsrs(new int[] {indices[refused]})[0];
+            if (current != values[refused]) {
+                throw new VmmException(VmmException.Kind.INVALID_INPUT, "KVM_SET_MSRS", String.format(
+                        "the kernel refused MSR %#x = %#x from the snapshot (the new vCPU holds %#x)", indices[refused], values[refused], current));
+            }
+            from = refused + 1;
         }
     }
 
