@@ -43,7 +43,7 @@ public final class Cloner {
         MicroVm vm = null;
         try {
             MemoryMapping ram = template.mapForClone();
-            vm = MicroVm.restore(identity.sandboxId(), kvm, template.state(), ram, consoleLogBytes);
+            vm = MicroVm.restore(identity.sandboxId(), kvm, template.restoreImage(), ram, consoleLogBytes);
             byte[] seed = new byte[IdentityPage.SEED_BYTES];
             random.nextBytes(seed);
             long generation = IdentityPage.generation(vm.memory()) + 1;

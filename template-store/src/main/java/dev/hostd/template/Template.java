@@ -1,5 +1,6 @@
 package dev.hostd.template;
 
+import dev.hostd.vmm.machine.RestoreImage;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.memory.MemoryMapping;
 import dev.hostd.vmm.snapshot.MicrovmState;
@@ -20,6 +21,7 @@ public final class Template implements AutoCloseable {
     private final String id;
     private final Path directory;
     private final MicrovmState state;
+    private final RestoreImage restoreImage;
     private final MemoryFile memory;
     private boolean closed;
 
@@ -27,6 +29,7 @@ public final class Template implements AutoCloseable {
         this.id = id;
         this.directory = directory;
         this.state = state;
+        this.restoreImage = RestoreImage.prepare(state);
         this.memory = memory;
     }
 
@@ -40,6 +43,11 @@ public final class Template implements AutoCloseable {
 
     public MicrovmState state() {
         return state;
+    }
+
+    /** The state ready for restores: parsed and copied to native memory once, used by every clone. */
+    RestoreImage restoreImage() {
+        return restoreImage;
     }
 
     public long memoryBytes() {

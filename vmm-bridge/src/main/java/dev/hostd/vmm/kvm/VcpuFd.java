@@ -138,6 +138,16 @@ public final class VcpuFd extends FileDescriptor {
         }
     }
 
+    /** KVM_SET_CPUID2 from a prepared {@code struct kvm_cpuid2} with its entries. */
+    public void setCpuid2(MemorySegment cpuid2) {
+        Libc.ioctl(fd(), kvm_h.KVM_SET_CPUID2, cpuid2, "KVM_SET_CPUID2");
+    }
+
+    /** KVM_SET_MSRS from a prepared {@code struct kvm_msrs}; returns how many the kernel took. */
+    public int setMsrs(MemorySegment msrs) {
+        return Libc.ioctl(fd(), kvm_h.KVM_SET_MSRS, msrs, "KVM_SET_MSRS");
+    }
+
     /** Reads the given MSRs; fails naming the first MSR the kernel did not return. */
     public long[] getMsrs(int[] indices) {
         try (Arena arena = Arena.ofConfined()) {

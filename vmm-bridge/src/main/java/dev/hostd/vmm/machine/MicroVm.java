@@ -109,15 +109,15 @@ public final class MicroVm implements AutoCloseable, ExitContext {
     }
 
     /** Restores a saved VM into {@code ram} (a copy-on-write mapping of its memory file). Created paused. */
-    public static MicroVm restore(String name, Kvm kvm, MicrovmState saved, MemoryMapping ram, int consoleLogBytes) {
+    public static MicroVm restore(String name, Kvm kvm, RestoreImage image, MemoryMapping ram, int consoleLogBytes) {
+        MicrovmState saved = image.state();
         MachineState m = saved.machine();
         MachineConfig config = new MachineConfig(m.memoryBytes(), m.vcpuCount(), m.irqchip(), consoleLogBytes, m.guestKind());
         MicroVm vm = new MicroVm(name, kvm, config, ram);
         try {
             VmStates.restore(vm.vmFd, saved.vm());
-            VcpuState vcpuState = saved.vcpus().getFirst();
-            vm.cpuid = vcpuState.cpuidEntries();
-            VcpuStates.restore(vm.vcpu.fd(), vcpuState);
+            vm.cpuid = saved.vcpus().getFirst().cpuidEntries();
+            image.restoreVcpu(vm.vcpu.fd());
             vm.restoreDevices(saved.devices());
             vm.startPaused();
             return vm;

@@ -9,7 +9,6 @@ import dev.hostd.vmm.internal.linux.kvm_run_internal;
 import dev.hostd.vmm.internal.linux.kvm_run_io;
 import dev.hostd.vmm.internal.linux.kvm_run_mmio;
 import dev.hostd.vmm.kvm.VcpuFd;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.locks.LockSupport;
@@ -21,17 +20,17 @@ import java.util.function.Consumer;
  * unpark for a vCPU parked on the wait port) makes the thread see them promptly.
  */
 final class Vcpu implements Runnable {
-    /** Enough for the exit path; 2,000 idle vCPU threads must stay cheap. */
-    private static final long STACK_BYTES = 256 << 10;
     private static final long IO_OFFSET = kvm_run.LAYOUT.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("anon_exit"));
 
     private final VcpuFd fd;
     private final MemorySegment run;
     private final ExitContext vm;
     private final Consumer<VmmException> onFailure;
-    private Thread thread;
+    private volatile Thread thread;
     private long pthread;
     private boolean started, exited, parked, pauseRequested, stopRequested;
+    /** Whether KVM_RUN entered the guest since I/O was last completed: a fresh or restored vCPU has nothing pending. */
+    private boolean ranSinceComplete;
     /** True while the guest is parked on the wait port with nothing delivered to it. */
     private volatile boolean idle;
 
@@ -46,11 +45,13 @@ final class Vcpu implements Runnable {
         return fd;
     }
 
-    /** Starts the thread; if {@code paused}, it parks before entering the guest. */
+    /** Starts the vCPU on a pooled thread; if {@code paused}, it parks before entering the guest. */
     synchronized void start(String name, boolean paused) {
         pauseRequested = paused;
-        thread = Thread.ofPlatform().name(name).daemon(true).stackSize(STACK_BYTES).unstarted(this);
-        thread.start();
+        VcpuThreads.SHARED.start(() -> {
+            Thread.currentThread().setName(name);
+            run();
+        });
         while (!started && !exited) {
             waitUninterruptibly();
         }
@@ -85,19 +86,9 @@ final class Vcpu implements Runnable {
             kick();
             notifyAll();
         }
-        Thread t = thread;
-        if (t != null && t != Thread.currentThread()) {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    t.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
+        synchronized (this) {
+            while (started && !exited && thread != Thread.currentThread()) {
+                waitUninterruptibly();
             }
         }
     }
@@ -112,10 +103,12 @@ final class Vcpu implements Runnable {
 
     @Override
     public void run() {
-        try (Arena arena = Arena.ofConfined()) {
-            VcpuKick kick = new VcpuKick(fd, arena);
+        VcpuKick kick = null;
+        try {
+            kick = VcpuKick.forCurrentThread(fd);
             synchronized (this) {
-                pthread = dev.hostd.vmm.internal.linux.Libc.pthreadSelf();
+                thread = Thread.currentThread();
+                pthread = kick.pthread();
                 started = true;
                 notifyAll();
             }
@@ -127,7 +120,11 @@ final class Vcpu implements Runnable {
         } finally {
             synchronized (this) {
                 exited = true;
+                thread = null;
                 notifyAll();
+            }
+            if (kick != null) {
+                kick.consumePending(); // the pooled thread's next vCPU starts without a stale kick
             }
         }
     }
@@ -136,7 +133,10 @@ final class Vcpu implements Runnable {
         while (true) {
             synchronized (this) {
                 if (pauseRequested && !stopRequested) {
-                    completePendingIo(kick);
+                    if (ranSinceComplete) {
+                        completePendingIo(kick);
+                        ranSinceComplete = false;
+                    }
                     parked = true;
                     notifyAll();
                     while (pauseRequested && !stopRequested) {
@@ -148,6 +148,7 @@ final class Vcpu implements Runnable {
                     return;
                 }
             }
+            ranSinceComplete = true;
             int result = fd.run();
             if (result < 0) {
                 if (result != -Errno.EINTR) {

@@ -15,21 +15,40 @@ import java.lang.foreign.MemorySegment;
  */
 final class VcpuKick {
     static final int SIGNAL;
+    /** Per pooled thread: its mask is set up once, its buffers live as long as the thread. */
+    private static final ThreadLocal<VcpuKick> THREAD = new ThreadLocal<>();
 
     static {
         SIGNAL = Libc.sigrtmin() + 4;
         Libc.ignoreSignal(SIGNAL);
     }
 
+    private final MemorySegment threadMask;
     private final MemorySegment sigset;
     private final MemorySegment zeroTimeout;
+    private final long pthread;
 
-    /** Call on the vCPU thread before its first KVM_RUN. */
-    VcpuKick(VcpuFd vcpu, Arena arena) {
-        MemorySegment previous = Libc.blockSignal(SIGNAL, arena);
-        vcpu.setRunSignalMaskUnblocking(SIGNAL, previous);
+    private VcpuKick() {
+        Arena arena = Arena.ofAuto();
+        this.threadMask = Libc.blockSignal(SIGNAL, arena);
         this.sigset = Libc.sigset(arena, SIGNAL, Libc.SIGSET_BYTES);
         this.zeroTimeout = arena.allocate(16, 8);
+        this.pthread = Libc.pthreadSelf();
+    }
+
+    /** On the vCPU thread, before its first KVM_RUN: blocks the signal here, unblocks it inside KVM_RUN of {@code vcpu}. */
+    static VcpuKick forCurrentThread(VcpuFd vcpu) {
+        VcpuKick kick = THREAD.get();
+        if (kick == null) {
+            kick = new VcpuKick();
+            THREAD.set(kick);
+        }
+        vcpu.setRunSignalMaskUnblocking(SIGNAL, kick.threadMask);
+        return kick;
+    }
+
+    long pthread() {
+        return pthread;
     }
 
     /** Drops a pending kick so the next KVM_RUN enters the guest. On the vCPU thread. */

@@ -11,6 +11,7 @@ import java.lang.invoke.VarHandle;
 public final class Virtqueue {
     /** VIRTQ_AVAIL_F_NO_INTERRUPT: the driver does not want used-buffer interrupts (it polls). */
     public static final int AVAIL_F_NO_INTERRUPT = 1;
+    public static final int USED_F_NO_NOTIFY = 1;
 
     private final GuestMemory memory;
     private final int maxSize;
@@ -133,6 +134,16 @@ public final class Virtqueue {
         VarHandle.releaseFence();
         memory.writeU16(usedRing + 2, nextUsed);
         usedAdded = true;
+    }
+
+    /**
+     * Tells the driver not to notify when it adds buffers (VIRTQ_USED_F_NO_NOTIFY): for queues the
+     * device looks at whenever it has something to put in them, a notification is a wasted exit.
+     * Advisory for the driver; the device never depends on it.
+     */
+    public void suppressNotifications() {
+        requireReady();
+        memory.writeU16(usedRing, USED_F_NO_NOTIFY);
     }
 
     /** Whether the driver asked not to be interrupted for this queue (it polls). Never used for correctness. */

@@ -80,6 +80,9 @@ public final class VirtioVsock implements VirtioDevice {
     public void activate(GuestMemory memory, List<Virtqueue> queues, GuestWaker waker) {
         rx = queues.get(RX);
         tx = queues.get(TX);
+        // rx buffers are looked for whenever there is something to deliver (every exit, every
+        // wake on the wait port), so the guest need not spend an exit to announce them.
+        rx.suppressNotifications();
         muxer.activate(guestCid, waker);
     }
 
