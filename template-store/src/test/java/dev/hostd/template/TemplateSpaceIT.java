@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,6 +32,7 @@ class TemplateSpaceIT {
 
     @BeforeAll
     static void start() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounting a small tmpfs as the store root needs root");
         kvm = Kvm.open();
         witness = LiveWitness.start(kvm);
         mountPoint = Files.createTempDirectory("hostd-small-tmpfs-");
@@ -54,8 +56,12 @@ class TemplateSpaceIT {
                     run("umount", "-l", mountPoint.toString());
                 }
             } finally {
-                Files.deleteIfExists(mountPoint);
-                kvm.close();
+                if (mountPoint != null) {
+                    Files.deleteIfExists(mountPoint);
+                }
+                if (kvm != null) {
+                    kvm.close();
+                }
             }
         }
     }
