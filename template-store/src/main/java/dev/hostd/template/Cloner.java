@@ -66,7 +66,7 @@ public final class Cloner {
         try {
             CompletableFuture.anyOf(hello, vm.stopped()).get(readyTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!hello.isDone()) {
-                throw new TemplateException(TemplateException.Kind.GUEST_FAILURE, "clone stopped before its agent acknowledged the identity");
+                throw GuestStops.beforeHello(vm, "clone stopped before its agent acknowledged the identity", null);
             }
             return hello.join();
         } catch (TimeoutException e) {
@@ -75,8 +75,10 @@ public final class Cloner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while waiting for the clone's agent");
+        } catch (TemplateException e) {
+            throw e;
         } catch (Exception e) {
-            throw Errors.wrap("clone failed before its agent was ready", e);
+            throw GuestStops.beforeHello(vm, "clone failed before its agent was ready", e);
         }
     }
 

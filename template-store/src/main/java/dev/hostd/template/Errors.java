@@ -12,8 +12,8 @@ final class Errors {
 
     static TemplateException wrap(String what, Throwable t) {
         Throwable cause = unwrap(t);
-        if (cause instanceof TemplateException e) {
-            return e;
+        if (cause instanceof TemplateException e) { // keep the kind, add what was being done unless it is said already
+            return e.getMessage().startsWith(what) ? e : new TemplateException(e.kind(), what + ": " + e.getMessage(), e);
         }
         TemplateException.Kind kind = switch (cause) {
             case VmmException v -> switch (v.kind()) {

@@ -85,7 +85,7 @@ final class TemplateBuilder {
         try {
             CompletableFuture.anyOf(hello, vm.stopped()).get(readyTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!hello.isDone()) {
-                throw new TemplateException(TemplateException.Kind.GUEST_FAILURE, "guest stopped before its agent said hello; console:\n" + vm.console().tail(10));
+                throw GuestStops.beforeHello(vm, "guest stopped before its agent said hello", null);
             }
             return hello.join();
         } catch (TimeoutException e) {
@@ -94,8 +94,10 @@ final class TemplateBuilder {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while waiting for the guest agent");
+        } catch (TemplateException e) {
+            throw e;
         } catch (Exception e) {
-            throw Errors.wrap("guest failed before its agent was ready", e);
+            throw GuestStops.beforeHello(vm, "guest failed before its agent was ready", e);
         }
     }
 

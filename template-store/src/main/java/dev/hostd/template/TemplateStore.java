@@ -39,7 +39,8 @@ public final class TemplateStore implements AutoCloseable {
     private final Path templatesDir;
     private final TemplateBuilder builder;
     private final Map<String, Template> templates = new ConcurrentSkipListMap<>();
-    private final Map<String, Boolean> building = new ConcurrentHashMap<>();
+    /** Templates being built, with the RAM bytes each may still write into the template file system. */
+    private final Map<String, Long> building = new ConcurrentHashMap<>();
     private final List<Rejected> rejected = new ArrayList<>();
 
     private TemplateStore(Path root, Kvm kvm, Duration readyTimeout) {
@@ -76,7 +77,7 @@ public final class TemplateStore implements AutoCloseable {
                         Template t = load(name, dir, true);
                         templates.put(name, t);
                         LOG.log(System.Logger.Level.INFO, "adopted template {0}", name);
-                    } catch (TemplateException | IOException e) {
+                    } catch (IOException | RuntimeException e) { // one bad directory never stops the start
                         rejected.add(new Rejected(name, dir, e.getMessage()));
                         LOG.log(System.Logger.Level.WARNING, "not adopting template {0}: {1}", name, e.getMessage());
                     }
@@ -117,7 +118,8 @@ public final class TemplateStore implements AutoCloseable {
 
     /** Builds a template; fails with CONFLICT if the id exists or is being built. */
     public Template build(TemplateSpec spec) {
-        if (templates.containsKey(spec.id()) || building.putIfAbsent(spec.id(), Boolean.TRUE) != null) {
+        long ramBytes = (long) spec.memoryMiB() << 20;
+        if (templates.containsKey(spec.id()) || building.putIfAbsent(spec.id(), ramBytes) != null) {
             throw new TemplateException(TemplateException.Kind.CONFLICT, "template '" + spec.id() + "' already exists");
         }
         Path staging = templatesDir.resolve(BUILD_PREFIX + spec.id() + "-" + UUID.randomUUID());
@@ -126,6 +128,7 @@ public final class TemplateStore implements AutoCloseable {
                 throw new TemplateException(TemplateException.Kind.CONFLICT, "template directory " + templatesDir.resolve(spec.id())
                         + " exists but was not adopted (see the store's rejected list): delete it first");
             }
+            checkFreeSpace(spec.id(), ramBytes);
             Files.createDirectory(staging);
             builder.build(spec, staging);
             Path target = templatesDir.resolve(spec.id());
@@ -142,6 +145,24 @@ public final class TemplateStore implements AutoCloseable {
             throw Errors.wrap("building template '" + spec.id() + "' failed", e);
         } finally {
             building.remove(spec.id());
+        }
+    }
+
+    /**
+     * The build writes guest RAM through a MAP_SHARED mapping of a file in the template directory;
+     * on a full memory file system such a write is a SIGBUS that kills the whole process. So a
+     * build whose RAM does not fit the free space (less what other builds may still write) is
+     * refused before anything is mapped.
+     */
+    private void checkFreeSpace(String id, long ramBytes) throws IOException {
+        long free = Files.getFileStore(templatesDir).getUsableSpace();
+        long reserved = building.entrySet().stream().filter(e -> !e.getKey().equals(id)).mapToLong(Map.Entry::getValue).sum();
+        if (ramBytes > free - reserved) {
+            throw new TemplateException(TemplateException.Kind.HOST_UNAVAILABLE, String.format(
+                    "not enough memory for template '%s': its %d MiB of RAM do not fit the %d MiB free in the file system of %s"
+                            + "%s: delete unused templates or give that file system more space (e.g. a larger /dev/shm)",
+                    id, ramBytes >> 20, Math.max(0, free) >> 20, templatesDir,
+                    reserved > 0 ? " (" + (reserved >> 20) + " MiB of it reserved by builds in progress)" : ""));
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.hostd.vmm.kvm;
 
 import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.internal.linux.Errno;
 import dev.hostd.vmm.internal.linux.Libc;
 import dev.hostd.vmm.internal.linux.kvm_cpuid2;
 import dev.hostd.vmm.internal.linux.kvm_cpuid_entry2;
@@ -25,33 +26,71 @@ public final class Kvm extends FileDescriptor {
     private final byte[] supportedCpuid;
     private final int[] msrIndexList;
 
-    private Kvm(int fd) {
+    private Kvm(int fd, Path device) {
         super(fd);
-        int version = Libc.ioctl(fd, kvm_h.KVM_GET_API_VERSION, 0L, "KVM_GET_API_VERSION");
-        if (version != kvm_h.KVM_API_VERSION) {
-            close();
-            throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "KVM_GET_API_VERSION",
-                    "/dev/kvm speaks API version " + version + ", hostd needs " + kvm_h.KVM_API_VERSION);
-        }
-        for (int cap : new int[] {kvm_h.KVM_CAP_USER_MEMORY, kvm_h.KVM_CAP_EXT_CPUID, kvm_h.KVM_CAP_IMMEDIATE_EXIT}) {
-            if (!checkExtension(cap)) {
-                close();
-                throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "KVM_CHECK_EXTENSION",
-                        "/dev/kvm lacks capability " + cap + " that hostd needs");
+        try {
+            int version = apiVersion(fd, device);
+            if (version != kvm_h.KVM_API_VERSION) {
+                throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "KVM_GET_API_VERSION",
+                        device + " speaks API version " + version + ", hostd needs " + kvm_h.KVM_API_VERSION);
             }
+            for (int cap : new int[] {kvm_h.KVM_CAP_USER_MEMORY, kvm_h.KVM_CAP_EXT_CPUID, kvm_h.KVM_CAP_IMMEDIATE_EXIT}) {
+                if (!checkExtension(cap)) {
+                    throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "KVM_CHECK_EXTENSION",
+                            device + " lacks capability " + cap + " that hostd needs");
+                }
+            }
+            this.vcpuMmapSize = Libc.ioctl(fd, kvm_h.KVM_GET_VCPU_MMAP_SIZE, 0L, "KVM_GET_VCPU_MMAP_SIZE");
+            this.supportedCpuid = readSupportedCpuid(fd);
+            this.msrIndexList = readMsrIndexList(fd);
+        } catch (RuntimeException e) {
+            close(); // no fd leaks from a device that turned out unusable
+            throw e;
         }
-        this.vcpuMmapSize = Libc.ioctl(fd, kvm_h.KVM_GET_VCPU_MMAP_SIZE, 0L, "KVM_GET_VCPU_MMAP_SIZE");
-        this.supportedCpuid = readSupportedCpuid(fd);
-        this.msrIndexList = readMsrIndexList(fd);
     }
 
     /** Opens {@code /dev/kvm}, with a message that says how to fix it when that is not possible. */
     public static Kvm open() {
-        if (!Files.exists(DEVICE)) {
-            throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "open /dev/kvm",
-                    "this host has no /dev/kvm: load a KVM module (kvm_intel, kvm_amd or kvm_pvm) or run hostd on a host with virtualization");
+        return open(DEVICE);
+    }
+
+    /**
+     * Opens the KVM device at {@code device} (normally {@link #DEVICE}; configurable for tests and
+     * unusual hosts). Every failure is {@link VmmException.Kind#KVM_UNAVAILABLE} with a message
+     * that names the path and says how to fix it.
+     */
+    public static Kvm open(Path device) {
+        if (!Files.exists(device)) {
+            throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "open " + device, DEVICE.equals(device)
+                    ? "this host has no /dev/kvm: load a KVM module (kvm_intel, kvm_amd or kvm_pvm) or run hostd on a host with virtualization"
+                    : "KVM device " + device + " does not exist: configure the KVM device path (normally /dev/kvm), and on a host without it"
+                            + " load a KVM module (kvm_intel, kvm_amd or kvm_pvm) or run hostd on a host with virtualization");
         }
-        return new Kvm(Libc.open(DEVICE.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0));
+        int fd;
+        try {
+            fd = Libc.open(device.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+        } catch (VmmException e) {
+            if (e.kind() == VmmException.Kind.KVM_UNAVAILABLE) {
+                throw e;
+            }
+            throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "open " + device,
+                    e.getMessage() + ": cannot use " + device + " as the KVM device (normally /dev/kvm)", e);
+        }
+        return new Kvm(fd, device);
+    }
+
+    /** KVM_GET_API_VERSION; a file that is not a KVM device answers ENOTTY (or EINVAL), which says just that. */
+    private static int apiVersion(int fd, Path device) {
+        int result = Libc.ioctlRaw(fd, kvm_h.KVM_GET_API_VERSION, 0L);
+        if (result == -Errno.ENOTTY || result == -Errno.EINVAL) {
+            throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "KVM_GET_API_VERSION", device
+                    + " is not a KVM device (KVM_GET_API_VERSION failed: " + Errno.name(-result)
+                    + "): point hostd at /dev/kvm, the character device of the kvm module");
+        }
+        if (result < 0) {
+            throw VmmException.fromErrno("KVM_GET_API_VERSION on " + device, -result);
+        }
+        return result;
     }
 
     public boolean checkExtension(int capability) {

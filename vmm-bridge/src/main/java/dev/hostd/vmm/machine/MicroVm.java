@@ -73,6 +73,7 @@ public final class MicroVm implements AutoCloseable, ExitContext {
         } catch (VmmException e) {
             closeQuietly(vcpuFd);
             closeQuietly(vm);
+            closeQuietly(ram); // the VM owns ram from the call on, as close() does; else a failed clone leaks the mapping
             throw e;
         }
         this.vmFd = vm;

@@ -91,9 +91,8 @@ class MicroVmTest {
     void aGuestParkedOnTheWaitPortIsPausedAndItsStateSaved() throws Exception {
         try (MicroVm vm = boot(TinyGuests.print("w") + "  mov $0x510, %dx\n1: out %al, %dx\n  jmp 1b")) {
             vm.resume();
-            while (vm.console().totalBytes() == 0) {
-                Thread.onSpinWait();
-            }
+            // Wait for the park itself: having seen the "w" only means the guest is somewhere after its print.
+            vm.awaitIdle(java.time.Duration.ofSeconds(30));
             vm.pause();
             MicrovmState state = vm.saveState(new MemoryState("memory", vm.config().memoryBytes(), 0), Map.of("k", "v"));
             assertEquals(1, state.vcpus().size());

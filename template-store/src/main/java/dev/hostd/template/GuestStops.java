@@ -1,0 +1,53 @@
+package dev.hostd.template;
+
+import dev.hostd.vmm.machine.MicroVm;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The reason to report when a guest stops (or its agent channel closes) before the agent said
+ * hello. A VM that crashes or panics closes its agent channel first and completes
+ * {@link MicroVm#stopped()} a moment later; "agent endpoint closed" would hide the real reason
+ * (triple fault, panic code, console tail), so this waits for the VM's own failure and reports that.
+ */
+final class GuestStops {
+    /** A stopping VM completes {@code stopped()} right after closing its agent; this only bounds a bug. */
+    private static final long STOP_WAIT_SECONDS = 5;
+
+    private GuestStops() {}
+
+    static TemplateException beforeHello(MicroVm vm, String what, Throwable fallback) {
+        Throwable vmFailure = failureOf(vm);
+        if (vmFailure != null) {
+            return Errors.wrap(what, vmFailure);
+        }
+        if (fallback != null) {
+            TemplateException e = Errors.wrap(what, fallback);
+            return new TemplateException(e.kind(), e.getMessage() + consoleTail(vm), e.getCause());
+        }
+        return new TemplateException(TemplateException.Kind.GUEST_FAILURE, what + consoleTail(vm));
+    }
+
+    private static Throwable failureOf(MicroVm vm) {
+        if (vm.state() != MicroVm.State.STOPPED && !vm.stopped().isDone()) {
+            return null;
+        }
+        try {
+            vm.stopped().get(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (TimeoutException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private static String consoleTail(MicroVm vm) {
+        String tail = vm.console().tail(10);
+        return tail.isEmpty() ? "; the console is empty" : "; console tail:\n" + tail;
+    }
+}
