@@ -31,6 +31,8 @@ import java.util.concurrent.Future;
 public final class CloneBenchmark {
     static final Duration WAIT = Duration.ofSeconds(30);
     static final int MEMORY_MIB = 64;
+    /** VMs each template keeps made ahead (0 = every VM made on the clone path, like the C probe). */
+    static final int SHELLS = Integer.getInteger("bench.shells", 4);
 
     public static void main(String[] args) throws Exception {
         int sequential = Integer.getInteger("bench.sequential", 1000);
@@ -41,7 +43,7 @@ public final class CloneBenchmark {
         Path root = Files.createTempDirectory(Path.of("/dev/shm"), "hostd-bench");
         Map<String, Object> json = new LinkedHashMap<>();
         List<String> rows = new ArrayList<>();
-        try (Kvm kvm = Kvm.open(); TemplateStore store = TemplateStore.open(root, kvm, WAIT)) {
+        try (Kvm kvm = Kvm.open(); TemplateStore store = TemplateStore.open(root, kvm, WAIT, SHELLS)) {
             ProbeRun probe = ProbeRun.build(probeSource, work);
             long t0 = System.nanoTime();
             Template template = store.build(new TemplateSpec("bench", TestGuestImage.bytes(), MEMORY_MIB));

@@ -5,6 +5,7 @@ import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.MicroVm;
+import dev.hostd.vmm.machine.VmShell;
 import dev.hostd.vmm.memory.MemoryMapping;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -42,8 +43,10 @@ public final class Cloner {
         identities.reserve(identity);
         MicroVm vm = null;
         try {
-            MemoryMapping ram = template.mapForClone();
-            vm = MicroVm.restore(identity.sandboxId(), kvm, template.restoreImage(), ram, consoleLogBytes);
+            WriteSet writeSet = template.writeSet();
+            VmShell shell = template.takeShell(); // its RAM has the known write set copied already
+            MemoryMapping ram = shell.ram();
+            vm = MicroVm.restore(identity.sandboxId(), shell, template.restoreImage(), consoleLogBytes);
             byte[] seed = new byte[IdentityPage.SEED_BYTES];
             random.nextBytes(seed);
             long generation = IdentityPage.generation(vm.memory()) + 1;
@@ -52,6 +55,9 @@ public final class Cloner {
             vm.resume();
             IdentityReport report = awaitHello(vm, hello);
             checkReport(identity, generation, seed, report);
+            if (writeSet == null) {
+                template.learnWriteSet(ram);
+            }
             return new Sandbox(vm, template.id(), identity, report, () -> identities.release(identity));
         } catch (RuntimeException e) {
             if (vm != null) {

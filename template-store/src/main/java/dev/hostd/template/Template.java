@@ -1,6 +1,9 @@
 package dev.hostd.template;
 
+import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.RestoreImage;
+import dev.hostd.vmm.machine.VmShell;
+import dev.hostd.vmm.machine.VmShells;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.memory.MemoryMapping;
 import dev.hostd.vmm.snapshot.MicrovmState;
@@ -24,13 +27,17 @@ public final class Template implements AutoCloseable {
     private final RestoreImage restoreImage;
     private final MemoryFile memory;
     private boolean closed;
+    private volatile WriteSet writeSet;
+    /** Clones-in-waiting: VMs with this template's RAM mapped, made ahead by a background thread. */
+    private final VmShells shells;
 
-    Template(String id, Path directory, MicrovmState state, MemoryFile memory) {
+    Template(String id, Path directory, MicrovmState state, MemoryFile memory, Kvm kvm, int shells) {
         this.id = id;
         this.directory = directory;
         this.state = state;
         this.restoreImage = RestoreImage.prepare(state);
         this.memory = memory;
+        this.shells = new VmShells(kvm, shells, this::mapForClone);
     }
 
     public String id() {
@@ -62,20 +69,57 @@ public final class Template implements AutoCloseable {
         return state.metadata().getOrDefault(META_IMAGE_SHA256, "");
     }
 
-    /** A fresh copy-on-write view of the template's RAM, for one clone. */
-    synchronized MemoryMapping mapForClone() {
-        if (closed) {
-            throw new TemplateException(TemplateException.Kind.NOT_FOUND, "template " + id + " was deleted");
-        }
-        return memory.mapPrivate();
+    /** A VM with a fresh copy-on-write view of the template's RAM, ready for a clone's state. */
+    VmShell takeShell() {
+        return shells.take();
     }
 
-    /** Closes the memory file; clones already made keep their mappings (and so the pages). */
+    /** VMs made ahead and ready now. */
+    public int readyShells() {
+        return shells.readyCount();
+    }
+
+    /** A fresh copy-on-write view of the template's RAM, for one clone; the write set prefaulted when known. */
+    private MemoryMapping mapForClone() {
+        MemoryMapping ram;
+        synchronized (this) {
+            if (closed) {
+                throw new TemplateException(TemplateException.Kind.NOT_FOUND, "template " + id + " was deleted");
+            }
+            ram = memory.mapPrivate();
+        }
+        WriteSet known = writeSet;
+        if (known != null) {
+            try {
+                known.prefault(ram);
+            } catch (RuntimeException e) {
+                ram.close();
+                throw e;
+            }
+        }
+        return ram;
+    }
+
+    /** The pages a clone writes before it is ready, once a first clone has shown them; else null. */
+    WriteSet writeSet() {
+        return writeSet;
+    }
+
+    void learnWriteSet(MemoryMapping firstClone) {
+        if (writeSet == null) {
+            writeSet = WriteSet.learn(firstClone);
+        }
+    }
+
+    /** Closes the VMs made ahead and the memory file; clones already made keep their mappings (and so the pages). */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            memory.close();
+    public void close() {
+        shells.close();
+        synchronized (this) {
+            if (!closed) {
+                closed = true;
+                memory.close();
+            }
         }
     }
 }

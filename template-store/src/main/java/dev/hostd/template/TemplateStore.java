@@ -37,20 +37,33 @@ public final class TemplateStore implements AutoCloseable {
     public record Verification(String id, boolean ok, String detail) {}
 
     private final Path templatesDir;
+    private final Kvm kvm;
+    private final int shellsPerTemplate;
     private final TemplateBuilder builder;
     private final Map<String, Template> templates = new ConcurrentSkipListMap<>();
     /** Templates being built, with the RAM bytes each may still write into the template file system. */
     private final Map<String, Long> building = new ConcurrentHashMap<>();
     private final List<Rejected> rejected = new ArrayList<>();
 
-    private TemplateStore(Path root, Kvm kvm, Duration readyTimeout) {
+    private TemplateStore(Path root, Kvm kvm, Duration readyTimeout, int shellsPerTemplate) {
+        this.kvm = kvm;
+        this.shellsPerTemplate = shellsPerTemplate;
         this.templatesDir = root.resolve("templates");
         this.builder = new TemplateBuilder(kvm, readyTimeout);
     }
 
     /** Opens the store, removing leftovers of interrupted builds and adopting every valid template. */
     public static TemplateStore open(Path root, Kvm kvm, Duration readyTimeout) {
-        TemplateStore store = new TemplateStore(root, kvm, readyTimeout);
+        return open(root, kvm, readyTimeout, 0);
+    }
+
+    /**
+     * @param shellsPerTemplate VMs each template keeps made ahead of time, with its RAM mapped
+     *                          (two fds and the kernel's VM structures each); 0 makes every VM on
+     *                          the cloning thread
+     */
+    public static TemplateStore open(Path root, Kvm kvm, Duration readyTimeout, int shellsPerTemplate) {
+        TemplateStore store = new TemplateStore(root, kvm, readyTimeout, shellsPerTemplate);
         try {
             Files.createDirectories(store.templatesDir);
             store.adoptAll();
@@ -87,7 +100,7 @@ public final class TemplateStore implements AutoCloseable {
     }
 
     /** Reads and validates a template directory; with {@code verifyMemory}, checks the memory checksum too. */
-    private static Template load(String id, Path dir, boolean verifyMemory) throws IOException {
+    private Template load(String id, Path dir, boolean verifyMemory) throws IOException {
         MicrovmState state = SnapshotFile.read(dir.resolve(Template.STATE_FILE));
         Path memoryPath = dir.resolve(state.memory().fileName());
         checkMemoryFile(state, memoryPath, verifyMemory);
@@ -95,7 +108,7 @@ public final class TemplateStore implements AutoCloseable {
         if (recordedId != null && !recordedId.equals(id)) {
             throw new TemplateException(TemplateException.Kind.CORRUPT, "template directory " + dir + " holds template '" + recordedId + "'");
         }
-        return new Template(id, dir, state, MemoryFile.openReadOnly(memoryPath));
+        return new Template(id, dir, state, MemoryFile.openReadOnly(memoryPath), kvm, shellsPerTemplate);
     }
 
     private static void checkMemoryFile(MicrovmState state, Path memoryPath, boolean checksum) throws IOException {

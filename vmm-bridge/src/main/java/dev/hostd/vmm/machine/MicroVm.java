@@ -55,27 +55,24 @@ public final class MicroVm implements AutoCloseable, ExitContext {
     /** The CPUID table the vCPU was given; KVM cannot be asked for it back on every kernel. */
     private byte[] cpuid;
 
-    private MicroVm(String name, Kvm kvm, MachineConfig config, MemoryMapping ram) {
-        if (ram.size() != config.memoryBytes()) {
-            throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM",
-                    "memory mapping is " + ram.size() + " bytes but the machine has " + config.memoryBytes());
-        }
+    private MicroVm(String name, VmShell shell, MachineConfig config) {
+        MemoryMapping ram = shell.ram();
         this.name = name;
         this.config = config;
         this.ram = ram;
         this.memory = new GuestMemory(ram.segment());
-        VmFd vm = null;
-        VcpuFd vcpuFd = null;
         try {
-            vm = kvm.createVm();
-            vm.setUserMemoryRegion(0, 0, ram.segment());
-            vcpuFd = vm.createVcpu(0);
-        } catch (VmmException e) {
-            closeQuietly(vcpuFd);
-            closeQuietly(vm);
-            closeQuietly(ram); // the VM owns ram from the call on, as close() does; else a failed clone leaks the mapping
+            if (ram.size() != config.memoryBytes()) {
+                throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM",
+                        "memory mapping is " + ram.size() + " bytes but the machine has " + config.memoryBytes());
+            }
+            shell.take();
+        } catch (RuntimeException e) {
+            closeQuietly(shell);
             throw e;
         }
+        VmFd vm = shell.vm();
+        VcpuFd vcpuFd = shell.vcpu();
         this.vmFd = vm;
         this.serial = new Serial8250(new ConsoleLog(config.consoleLogBytes()));
         pio.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
@@ -91,7 +88,7 @@ public final class MicroVm implements AutoCloseable, ExitContext {
      * identity, then {@link #resume()}.
      */
     public static MicroVm boot(String name, Kvm kvm, MachineConfig config, MemoryMapping ram, byte[] guestImage) {
-        MicroVm vm = new MicroVm(name, kvm, config, ram);
+        MicroVm vm = new MicroVm(name, VmShell.withMemory(kvm, ram), config);
         try {
             UserModeElfLoader.LoadedImage image = UserModeElfLoader.load(vm.memory, guestImage);
             VcpuFd fd = vm.vcpu.fd();
@@ -109,12 +106,21 @@ public final class MicroVm implements AutoCloseable, ExitContext {
         }
     }
 
-    /** Restores a saved VM into {@code ram} (a copy-on-write mapping of its memory file). Created paused. */
-    public static MicroVm restore(String name, Kvm kvm, RestoreImage image, MemoryMapping ram, int consoleLogBytes) {
+    /**
+     * Restores a saved VM into {@code shell}, whose memory is a copy-on-write mapping of the saved
+     * VM's memory file (see {@link VmShells}). Created paused. Owns the shell from the call on.
+     */
+    public static MicroVm restore(String name, VmShell shell, RestoreImage image, int consoleLogBytes) {
         MicrovmState saved = image.state();
         MachineState m = saved.machine();
-        MachineConfig config = new MachineConfig(m.memoryBytes(), m.vcpuCount(), m.irqchip(), consoleLogBytes, m.guestKind());
-        MicroVm vm = new MicroVm(name, kvm, config, ram);
+        MachineConfig config;
+        try {
+            config = new MachineConfig(m.memoryBytes(), m.vcpuCount(), m.irqchip(), consoleLogBytes, m.guestKind());
+        } catch (RuntimeException e) {
+            closeQuietly(shell);
+            throw e;
+        }
+        MicroVm vm = new MicroVm(name, shell, config);
         try {
             VmStates.restore(vm.vmFd, saved.vm());
             vm.cpuid = saved.vcpus().getFirst().cpuidEntries();

@@ -26,6 +26,21 @@ public final class MemoryMapping implements AutoCloseable {
         Libc.madvise(segment, advice, what);
     }
 
+    /**
+     * Faults {@code [offset, offset + length)} in for writing (MADV_POPULATE_WRITE): in a private
+     * file mapping each page is copied now, from a not-present entry. A copy made later by the
+     * guest, from a present read-only entry, is an invalidation that every KVM VM of this process
+     * must hear about through its MMU notifier: cost that grows with the number of live VMs.
+     */
+    public void populateWrite(long offset, long length) {
+        Libc.madvise(segment.asSlice(offset, length), Libc.MADV_POPULATE_WRITE, "populate for write");
+    }
+
+    /** Offsets of the pages of this mapping that are private copies now (present, not the file's page). */
+    public long[] privatePageOffsets() {
+        return PageMap.privatePages(segment);
+    }
+
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {

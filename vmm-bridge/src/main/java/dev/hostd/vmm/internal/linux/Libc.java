@@ -22,7 +22,7 @@ public final class Libc {
     public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
     public static final int MFD_CLOEXEC = 1;
     public static final int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
-    public static final int MADV_DONTNEED = 4, MADV_MERGEABLE = 12, MADV_NOHUGEPAGE = 15;
+    public static final int MADV_DONTNEED = 4, MADV_MERGEABLE = 12, MADV_NOHUGEPAGE = 15, MADV_POPULATE_WRITE = 23;
     public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1;
     /** glibc's sigset_t is 1024 bits. */
     public static final long SIGSET_BYTES = 128;
