@@ -31,87 +31,97 @@ import java.util.concurrent.Future;
 public final class CloneBenchmark {
     static final Duration WAIT = Duration.ofSeconds(30);
     static final int MEMORY_MIB = 64;
-    /** VMs each template keeps made ahead (0 = every VM made on the clone path, like the C probe). */
-    static final int SHELLS = Integer.getInteger("bench.shells", 4);
 
     public static void main(String[] args) throws Exception {
         int sequential = Integer.getInteger("bench.sequential", 1000);
         int[] liveCounts = parseCounts(System.getProperty("bench.live", "500,1000,2000"));
+        int[] shellCounts = parseCounts(System.getProperty("bench.shells", "0,4"));
         Path probeSource = Path.of(System.getProperty("hostd.probe", "../shared/probes/kvm-clone-probe.c"));
         Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks/clone.md"));
         Path work = Files.createTempDirectory("hostd-bench");
         Path root = Files.createTempDirectory(Path.of("/dev/shm"), "hostd-bench");
         Map<String, Object> json = new LinkedHashMap<>();
         List<String> rows = new ArrayList<>();
-        try (Kvm kvm = Kvm.open(); TemplateStore store = TemplateStore.open(root, kvm, WAIT, SHELLS)) {
+        List<Report.Fill> fills = new ArrayList<>();
+        try (Kvm kvm = Kvm.open()) {
             ProbeRun probe = ProbeRun.build(probeSource, work);
-            long t0 = System.nanoTime();
-            Template template = store.build(new TemplateSpec("bench", TestGuestImage.bytes(), MEMORY_MIB));
-            double buildMs = (System.nanoTime() - t0) / 1e6;
-            json.put("template_build_ms", round(buildMs));
             Cloner cloner = new Cloner(kvm, WAIT, 4096);
-
-            cycle(cloner, template, 300, 0); // warm the JIT on the clone path
-            Stats seq = cycle(cloner, template, sequential, 0);
-            rows.add(row("clone, sequential (each deleted)", seq));
-            json.put("seq_clone_ms_p50", round(seq.p50()));
-            json.put("seq_clone_ms_p99", round(seq.p99()));
-
-            Stats concurrent = concurrent(cloner, template, 2, sequential / 2);
-            rows.add(row("clone, 2 concurrent cloners", concurrent));
-            json.put("concurrent2_clone_ms_p50", round(concurrent.p50()));
-            json.put("concurrent2_clone_ms_p99", round(concurrent.p99()));
-
-            Stats echo;
-            try (Sandbox s = cloner.clone(template, BenchIdentities.number(900_000))) {
-                byte[] payload = new byte[64];
-                for (int i = 0; i < 200; i++) {
-                    s.invoke("echo", payload, WAIT);
+            for (int shells : shellCounts) {
+                String label = shells == 0 ? "no VMs made ahead" : shells + " VMs made ahead";
+                String key = "shells" + shells + "_";
+                try (TemplateStore store = TemplateStore.open(root.resolve(key), kvm, WAIT, shells)) {
+                    long t0 = System.nanoTime();
+                    Template template = store.build(new TemplateSpec("bench", TestGuestImage.bytes(), MEMORY_MIB));
+                    json.put(key + "template_build_ms", round((System.nanoTime() - t0) / 1e6));
+                    cycle(cloner, template, 300, 0); // warm the JIT on the clone path
+                    Stats seq = cycle(cloner, template, sequential, 0);
+                    rows.add(row("clone, sequential, " + label, seq));
+                    json.put(key + "seq_clone_ms_p50", round(seq.p50()));
+                    json.put(key + "seq_clone_ms_p99", round(seq.p99()));
+                    Stats concurrent = concurrent(cloner, template, 2, sequential / 2);
+                    rows.add(row("clone, 2 cloners, " + label, concurrent));
+                    json.put(key + "concurrent2_clone_ms_p50", round(concurrent.p50()));
+                    json.put(key + "concurrent2_clone_ms_p99", round(concurrent.p99()));
+                    if (fills.isEmpty()) {
+                        Stats echo = echo(cloner, template);
+                        rows.add(row("invoke echo 64 B round trip", echo));
+                        json.put("echo_ms_p50", round(echo.p50()));
+                        json.put("echo_ms_p99", round(echo.p99()));
+                    }
+                    fills.add(new Report.Fill(label, key, fill(cloner, template, liveCounts)));
+                    store.delete("bench");
                 }
-                double[] lat = new double[1000];
-                for (int i = 0; i < lat.length; i++) {
-                    long a = System.nanoTime();
-                    s.invoke("echo", payload, WAIT);
-                    lat[i] = (System.nanoTime() - a) / 1e6;
-                }
-                echo = Stats.of(lat);
             }
-            rows.add(row("invoke echo 64 B round trip", echo));
-            json.put("echo_ms_p50", round(echo.p50()));
-            json.put("echo_ms_p99", round(echo.p99()));
-
-            List<DensityPoint> density = fill(cloner, template, liveCounts);
             List<ProbeRun.Result> probes = new ArrayList<>();
             for (int n : liveCounts) {
                 probes.add(probe.run(n, 64, MEMORY_MIB));
             }
-            String table = Report.table(rows, density, probes);
-            System.out.println(table);
-            for (int i = 0; i < density.size(); i++) {
-                DensityPoint d = density.get(i);
-                ProbeRun.Result p = probes.get(i);
-                String k = "live" + d.live();
-                json.put(k + "_clone_ms_p50", round(d.cloneLatency().p50()));
-                json.put(k + "_clone_ms_p99", round(d.cloneLatency().p99()));
-                json.put(k + "_probe_ms_p50", round(p.p50()));
-                json.put(k + "_probe_ms_p99", round(p.p99()));
-                json.put(k + "_ratio_p50", round(d.cloneLatency().p50() / p.p50()));
-                json.put(k + "_memavail_mib_per_sandbox", round(d.memAvailableMib()));
-                json.put(k + "_pss_mib_per_sandbox", round(d.pssMib()));
-                json.put(k + "_guest_written_mib_per_sandbox", round(d.guestWrittenMib()));
-                json.put(k + "_beyond_guest_mib_per_sandbox", round(d.beyondGuestMib()));
-                json.put(k + "_probe_mib_per_vm", round(p.mibPerVm()));
+            for (Report.Fill f : fills) {
+                for (int i = 0; i < f.points().size(); i++) {
+                    DensityPoint d = f.points().get(i);
+                    ProbeRun.Result p = probes.get(i);
+                    String k = f.key() + "live" + d.live();
+                    json.put(k + "_clone_ms_p50", round(d.cloneLatency().p50()));
+                    json.put(k + "_clone_ms_p99", round(d.cloneLatency().p99()));
+                    json.put(k + "_ratio_p50", round(d.cloneLatency().p50() / p.p50()));
+                    json.put(k + "_memavail_mib_per_sandbox", round(d.memAvailableMib()));
+                    json.put(k + "_pss_mib_per_sandbox", round(d.pssMib()));
+                    json.put(k + "_guest_written_mib_per_sandbox", round(d.guestWrittenMib()));
+                    json.put(k + "_beyond_guest_mib_per_sandbox", round(d.beyondGuestMib()));
+                }
             }
+            for (ProbeRun.Result p : probes) {
+                json.put("probe_live" + p.vms() + "_ms_p50", round(p.p50()));
+                json.put("probe_live" + p.vms() + "_ms_p99", round(p.p99()));
+                json.put("probe_live" + p.vms() + "_mib_per_vm", round(p.mibPerVm()));
+            }
+            String table = Report.table(rows, fills, probes);
+            System.out.println(table);
             String line = Report.json(json);
             System.out.println(line);
-            Report.writeMarkdown(report, table, line, json);
-            store.delete("bench");
+            Report.writeMarkdown(report, table, line, json, shellCounts);
         } finally {
             Files.deleteIfExists(work.resolve("kvm-clone-probe"));
             Files.deleteIfExists(work);
             try (var w = Files.walk(root)) {
                 w.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    static Stats echo(Cloner cloner, Template template) {
+        try (Sandbox s = cloner.clone(template, BenchIdentities.number(900_000))) {
+            byte[] payload = new byte[64];
+            for (int i = 0; i < 200; i++) {
+                s.invoke("echo", payload, WAIT);
+            }
+            double[] lat = new double[1000];
+            for (int i = 0; i < lat.length; i++) {
+                long a = System.nanoTime();
+                s.invoke("echo", payload, WAIT);
+                lat[i] = (System.nanoTime() - a) / 1e6;
+            }
+            return Stats.of(lat);
         }
     }
 
@@ -192,7 +202,7 @@ public final class CloneBenchmark {
     record DensityPoint(int live, Stats cloneLatency, double memAvailableMib, double pssMib, double guestWrittenMib, double beyondGuestMib) {}
 
     static String row(String name, Stats s) {
-        return String.format(Locale.ROOT, "| %-34s | %5d | %7.3f | %7.3f | %7.3f |", name, s.count(), s.p50(), s.p99(), s.mean());
+        return String.format(Locale.ROOT, "| %-40s | %5d | %7.3f | %7.3f | %7.3f |", name, s.count(), s.p50(), s.p99(), s.mean());
     }
 
     static double round(double v) {
