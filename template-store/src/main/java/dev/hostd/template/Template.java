@@ -37,7 +37,7 @@ public final class Template implements AutoCloseable {
         this.state = state;
         this.restoreImage = RestoreImage.prepare(state);
         this.memory = memory;
-        this.shells = new VmShells(kvm, shells, this::mapForClone);
+        this.shells = new VmShells(kvm, shells, state.machine().irqchip(), this::mapForClone);
     }
 
     public String id() {

@@ -66,6 +66,10 @@ public final class MicroVm implements AutoCloseable, ExitContext {
                 throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM",
                         "memory mapping is " + ram.size() + " bytes but the machine has " + config.memoryBytes());
             }
+            if (shell.irqchip() != config.irqchip()) {
+                throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM", "the VM was made "
+                        + (shell.irqchip() ? "with" : "without") + " an in-kernel irqchip, the machine needs the opposite");
+            }
             shell.take();
         } catch (RuntimeException e) {
             closeQuietly(shell);
@@ -88,7 +92,7 @@ public final class MicroVm implements AutoCloseable, ExitContext {
      * identity, then {@link #resume()}.
      */
     public static MicroVm boot(String name, Kvm kvm, MachineConfig config, MemoryMapping ram, byte[] guestImage) {
-        MicroVm vm = new MicroVm(name, VmShell.withMemory(kvm, ram), config);
+        MicroVm vm = new MicroVm(name, VmShell.withMemory(kvm, config.irqchip(), ram), config);
         try {
             UserModeElfLoader.LoadedImage image = UserModeElfLoader.load(vm.memory, guestImage);
             VcpuFd fd = vm.vcpu.fd();

@@ -13,20 +13,35 @@ import dev.hostd.vmm.memory.MemoryMapping;
  * slot change waits for an SRCU grace period. {@link VmShells} makes them ahead of time.
  */
 public final class VmShell implements AutoCloseable {
+    /** Three pages KVM needs for the real-mode TSS on Intel, placed below 4 GiB and out of RAM's way. */
+    private static final long TSS_ADDRESS = 0xFFFB_D000L;
+
     private final VmFd vm;
     private final VcpuFd vcpu;
     private MemoryMapping ram;
     private boolean taken;
 
-    private VmShell(VmFd vm, VcpuFd vcpu) {
+    private final boolean irqchip;
+
+    private VmShell(VmFd vm, VcpuFd vcpu, boolean irqchip) {
         this.vm = vm;
         this.vcpu = vcpu;
+        this.irqchip = irqchip;
     }
 
-    public static VmShell create(Kvm kvm) {
+    boolean irqchip() {
+        return irqchip;
+    }
+
+    /** @param irqchip whether KVM emulates the PIC, IOAPIC, LAPIC and PIT (created before the vCPU, as KVM requires) */
+    public static VmShell create(Kvm kvm, boolean irqchip) {
         VmFd vm = kvm.createVm();
         try {
-            return new VmShell(vm, vm.createVcpu(0));
+            if (irqchip) {
+                vm.setTssAddress(TSS_ADDRESS);
+                vm.createIrqchipAndPit();
+            }
+            return new VmShell(vm, vm.createVcpu(0), irqchip);
         } catch (VmmException e) {
             vm.close();
             throw e;
@@ -34,10 +49,10 @@ public final class VmShell implements AutoCloseable {
     }
 
     /** A shell with {@code ram} as its memory; owns ram from the call on, and closes it if this fails. */
-    public static VmShell withMemory(Kvm kvm, MemoryMapping ram) {
+    public static VmShell withMemory(Kvm kvm, boolean irqchip, MemoryMapping ram) {
         VmShell shell;
         try {
-            shell = create(kvm);
+            shell = create(kvm, irqchip);
         } catch (RuntimeException e) {
             ram.close();
             throw e;

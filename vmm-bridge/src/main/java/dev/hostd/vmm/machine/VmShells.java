@@ -24,11 +24,11 @@ public final class VmShells implements AutoCloseable {
     private volatile boolean closed;
 
     /** Shells whose memory comes from {@code ram} (e.g. copy-on-write views of one template). */
-    public VmShells(Kvm kvm, int target, Supplier<MemoryMapping> ram) {
+    public VmShells(Kvm kvm, int target, boolean irqchip, Supplier<MemoryMapping> ram) {
         if (target < 0 || target > 256) {
             throw new IllegalArgumentException("VM shell pool size must be 0..256, got " + target);
         }
-        this.factory = () -> VmShell.withMemory(kvm, ram.get());
+        this.factory = () -> VmShell.withMemory(kvm, irqchip, ram.get());
         this.target = target;
         this.filler = target == 0 ? null : Thread.ofPlatform().daemon(true).name("vm-shells").start(this::fill);
     }

@@ -1,5 +1,6 @@
 package dev.hostd.vmm.machine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,6 +102,45 @@ class MicroVmTest {
             // 7 bytes print "w", 4 load the port, 1 is the out: the saved rip is past the out, so the
             // pending I/O was completed before the state was read.
             assertEquals(12, rip & 0xFFF, "rip after the wait-port out: " + Long.toHexString(rip));
+        }
+    }
+
+    @Test
+    void withAnInKernelIrqchipTheVmStateRoundTripsThroughARestore() throws Exception {
+        // The guest prints 'a', then on every return from the wait port prints 'b' and waits again.
+        byte[] elf = TinyGuests.build(dir, "irq", TinyGuests.print("a") + "  mov $0x510, %dx\n1: out %al, %dx\n"
+                + "  mov $0x3f8, %dx\n  mov $98, %al\n  out %al, %dx\n  mov $0x510, %dx\n  jmp 1b");
+        MachineConfig config = new MachineConfig(16 << 20, 1, true, 4096, MachineConfig.USER_ELF);
+        try (MemoryFile file = MemoryFile.anonymous("irq", config.memoryBytes())) {
+            MicrovmState saved;
+            try (MicroVm vm = MicroVm.boot("irq", kvm, config, file.mapShared(), elf)) {
+                vm.resume();
+                vm.awaitIdle(java.time.Duration.ofSeconds(10));
+                vm.pause();
+                saved = vm.saveState(new MemoryState("memory", config.memoryBytes(), 0), Map.of());
+            }
+            assertTrue(saved.machine().irqchip());
+            assertEquals(520, saved.vm().picMaster().length);
+            assertEquals(520, saved.vm().ioapic().length);
+            assertEquals(112, saved.vm().pit2().length);
+            assertEquals(1024, saved.vcpus().getFirst().lapic().length);
+
+            RestoreImage image = RestoreImage.prepare(saved);
+            try (MicroVm clone = MicroVm.restore("irq-clone", VmShell.withMemory(kvm, true, file.mapPrivate()), image, 4096)) {
+                MicrovmState again = clone.saveState(new MemoryState("memory", config.memoryBytes(), 0), Map.of());
+                assertArrayEquals(saved.vm().picMaster(), again.vm().picMaster(), "PIC restored");
+                assertArrayEquals(saved.vm().ioapic(), again.vm().ioapic(), "IOAPIC restored");
+                assertArrayEquals(saved.vcpus().getFirst().regs(), again.vcpus().getFirst().regs(), "registers restored");
+                assertArrayEquals(saved.vcpus().getFirst().sregs(), again.vcpus().getFirst().sregs(), "segment registers restored");
+                clone.resume();
+                // The restored guest continues where the saved one stopped: after its wait, it prints 'b'.
+                while (!clone.console().text().contains("b")) {
+                    Thread.onSpinWait();
+                    if (clone.stopped().isDone()) {
+                        clone.stopped().join();
+                    }
+                }
+            }
         }
     }
 
