@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.guest.TestGuestImage;
-import dev.hostd.vmm.kvm.Kvm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -28,26 +28,20 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS) // hang guard only
 class AdoptIT {
-    static Kvm kvm;
-    static LiveWitness witness;
+    @RegisterExtension
+    static final LiveWitness witness = new LiveWitness();
     static Path root;
 
     @BeforeAll
     static void start() throws Exception {
-        kvm = Kvm.open();
-        witness = LiveWitness.start(kvm);
         root = Files.createTempDirectory("hostd-adopt-");
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (witness != null) {
-                witness.close();
-            }
         } finally {
             TestFiles.deleteTree(root);
-            kvm.close();
         }
     }
 
@@ -65,7 +59,7 @@ class AdoptIT {
                 new Damage("memory-flipped", "is corrupt: CRC32C"));
         Map<String, byte[]> stateBefore = new LinkedHashMap<>();
         Sandbox survivor;
-        try (TemplateStore first = TemplateStore.open(root, kvm, LiveWitness.WAIT)) {
+        try (TemplateStore first = TemplateStore.open(root, witness.kvm, LiveWitness.WAIT)) {
             first.build(new TemplateSpec("good-a", TestGuestImage.bytes(), 16));
             first.build(new TemplateSpec("good-b", TestGuestImage.bytes(), 18));
             for (Damage d : damages) {
@@ -92,7 +86,7 @@ class AdoptIT {
             Files.write(leftover.resolve("memory"), new byte[4096]);
             Files.createDirectories(templates.resolve("Not A Template"));
 
-            try (TemplateStore second = TemplateStore.open(root, kvm, LiveWitness.WAIT)) {
+            try (TemplateStore second = TemplateStore.open(root, witness.kvm, LiveWitness.WAIT)) {
                 assertEquals(List.of("good-a", "good-b"), second.list().stream().map(Template::id).toList(), "adopted templates");
                 assertFalse(Files.exists(leftover), "leftover of an interrupted build removed");
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.guest.TestGuestImage;
-import dev.hostd.vmm.kvm.Kvm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,8 +34,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BadGuestImageIT {
     /** Short: only the guests that never say hello wait this long. */
     static final Duration SHORT_READY = Duration.ofMillis(1500);
-    static Kvm kvm;
-    static LiveWitness witness;
+    @RegisterExtension
+    static final LiveWitness witness = new LiveWitness();
     static Path root;
     static Path work;
     static TemplateStore store;
@@ -43,11 +43,9 @@ class BadGuestImageIT {
 
     @BeforeAll
     static void start() throws Exception {
-        kvm = Kvm.open();
-        witness = LiveWitness.start(kvm);
         root = Files.createTempDirectory("hostd-badimage-");
         work = Files.createTempDirectory("hostd-badimage-src-");
-        store = TemplateStore.open(root, kvm, SHORT_READY);
+        store = TemplateStore.open(root, witness.kvm, SHORT_READY);
         store.build(new TemplateSpec("bystander", TestGuestImage.bytes(), 16));
         tinyGood = TinyElfs.build(work, "park", TinyElfs.PARK_FOREVER);
     }
@@ -55,16 +53,12 @@ class BadGuestImageIT {
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (witness != null) {
-                witness.close();
-            }
         } finally {
             if (store != null) {
                 store.close();
             }
             TestFiles.deleteTree(root);
             TestFiles.deleteTree(work);
-            kvm.close();
         }
     }
 

@@ -7,38 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.guest.TestGuestImage;
 import dev.hostd.vmm.identity.Identity;
-import dev.hostd.vmm.kvm.Kvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /** Duplicate template ids and duplicate live identities are CONFLICT, and leave the holder untouched. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS) // hang guard only
 class ConflictIT {
-    static Kvm kvm;
-    static LiveWitness witness;
-
-    @BeforeAll
-    static void start() throws Exception {
-        kvm = Kvm.open();
-        witness = LiveWitness.start(kvm);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (witness != null) {
-                witness.close();
-            }
-        } finally {
-            kvm.close();
-        }
-    }
+    @RegisterExtension
+    static final LiveWitness witness = new LiveWitness();
 
     @Test
     void aDuplicateTemplateIdIsAConflictAndKeepsTheFirst() {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.VmmException;
-import dev.hostd.vmm.kvm.Kvm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -19,9 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -40,25 +38,8 @@ class FdExhaustionIT {
     private static final MethodHandle SETRLIMIT = LINKER.downcallHandle(LINKER.defaultLookup().find("setrlimit").orElseThrow(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
 
-    static Kvm kvm;
-    static LiveWitness witness;
-
-    @BeforeAll
-    static void start() throws Exception {
-        kvm = Kvm.open();
-        witness = LiveWitness.start(kvm);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (witness != null) {
-                witness.close();
-            }
-        } finally {
-            kvm.close();
-        }
-    }
+    @RegisterExtension
+    static final LiveWitness witness = new LiveWitness();
 
     @Test
     void aCloneWithoutFileDescriptorsIsHostUnavailableAndLeaksNothing() throws Throwable {

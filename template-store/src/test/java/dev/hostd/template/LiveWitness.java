@@ -11,48 +11,37 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A sandbox cloned before a test does something bad, in a store of its own: after the bad
  * operation it must still answer {@code echo}, which shows the daemon and its other sandboxes
- * survived. Close it in {@code @AfterAll}; closing also removes its directory.
+ * survived. A JUnit extension: {@code @RegisterExtension static final LiveWitness witness = new
+ * LiveWitness();} opens /dev/kvm ({@link #kvm}) and the witness before the class's own
+ * {@code @BeforeAll}, and closes both, removing its directory, after the class's {@code @AfterAll}.
  */
-final class LiveWitness implements AutoCloseable {
+final class LiveWitness implements BeforeAllCallback, AfterAllCallback {
     static final Duration WAIT = Duration.ofSeconds(20);
     private static final AtomicInteger CALLS = new AtomicInteger();
 
-    final Path root;
-    final TemplateStore store;
-    final Template template;
-    final Cloner cloner;
-    final Sandbox sandbox;
+    Kvm kvm;
+    Path root;
+    TemplateStore store;
+    Template template;
+    Cloner cloner;
+    Sandbox sandbox;
 
-    private LiveWitness(Path root, TemplateStore store, Template template, Cloner cloner, Sandbox sandbox) {
-        this.root = root;
-        this.store = store;
-        this.template = template;
-        this.cloner = cloner;
-        this.sandbox = sandbox;
-    }
-
-    static LiveWitness start(Kvm kvm) throws Exception {
-        Path root = Files.createTempDirectory("hostd-witness-");
-        TemplateStore store = null;
-        try {
-            store = TemplateStore.open(root, kvm, WAIT);
-            Template template = store.build(new TemplateSpec("witness", TestGuestImage.bytes(), 16));
-            Cloner cloner = new Cloner(kvm, WAIT, 16 << 10);
-            Sandbox sandbox = cloner.clone(template, TestIdentities.number(60_000, "witness"));
-            LiveWitness w = new LiveWitness(root, store, template, cloner, sandbox);
-            w.assertAnswers();
-            return w;
-        } catch (Exception | Error e) {
-            if (store != null) {
-                store.close();
-            }
-            TestFiles.deleteTree(root);
-            throw e;
-        }
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        kvm = Kvm.open();
+        root = Files.createTempDirectory("hostd-witness-");
+        store = TemplateStore.open(root, kvm, WAIT);
+        template = store.build(new TemplateSpec("witness", TestGuestImage.bytes(), 16));
+        cloner = new Cloner(kvm, WAIT, 16 << 10);
+        sandbox = cloner.clone(template, TestIdentities.number(60_000, "witness"));
+        assertAnswers();
     }
 
     /** The sandbox cloned before the bad operation still answers. */
@@ -63,13 +52,26 @@ final class LiveWitness implements AutoCloseable {
         assertArrayEquals(payload, result.output(), "witness sandbox echo");
     }
 
+    /** Runs even when beforeAll failed half-way: closes whatever was made. */
     @Override
-    public void close() throws Exception {
+    public void afterAll(ExtensionContext context) throws Exception {
         try {
-            sandbox.close();
+            if (sandbox != null) {
+                sandbox.close();
+            }
         } finally {
-            store.close();
-            TestFiles.deleteTree(root);
+            try {
+                if (store != null) {
+                    store.close();
+                }
+                if (root != null) {
+                    TestFiles.deleteTree(root);
+                }
+            } finally {
+                if (kvm != null) {
+                    kvm.close();
+                }
+            }
         }
     }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.guest.TestGuestImage;
-import dev.hostd.vmm.kvm.Kvm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS) // hang guard only
 class TemplateSpaceIT {
-    static Kvm kvm;
-    static LiveWitness witness;
+    @RegisterExtension
+    static final LiveWitness witness = new LiveWitness();
     static Path mountPoint;
     static boolean mounted;
     static TemplateStore store;
@@ -33,12 +33,10 @@ class TemplateSpaceIT {
     @BeforeAll
     static void start() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounting a small tmpfs as the store root needs root");
-        kvm = Kvm.open();
-        witness = LiveWitness.start(kvm);
         mountPoint = Files.createTempDirectory("hostd-small-tmpfs-");
         run("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "hostd-test", mountPoint.toString());
         mounted = true;
-        store = TemplateStore.open(mountPoint, kvm, LiveWitness.WAIT);
+        store = TemplateStore.open(mountPoint, witness.kvm, LiveWitness.WAIT);
     }
 
     @AfterAll
@@ -46,9 +44,6 @@ class TemplateSpaceIT {
         try {
             if (store != null) {
                 store.close(); // closes the template memory files, or the unmount would be busy
-            }
-            if (witness != null) {
-                witness.close();
             }
         } finally {
             try {
@@ -58,9 +53,6 @@ class TemplateSpaceIT {
             } finally {
                 if (mountPoint != null) {
                     Files.deleteIfExists(mountPoint);
-                }
-                if (kvm != null) {
-                    kvm.close();
                 }
             }
         }

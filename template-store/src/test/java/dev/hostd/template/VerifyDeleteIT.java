@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.guest.TestGuestImage;
-import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.MicroVm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,37 +17,21 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /** verify() finds corruption in place; delete() removes a template without harming its live clones. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS) // hang guard only
 class VerifyDeleteIT {
-    static Kvm kvm;
-    static LiveWitness witness;
+    @RegisterExtension
+    static final LiveWitness witness = new LiveWitness();
     Path root;
     TemplateStore store;
-
-    @BeforeAll
-    static void start() throws Exception {
-        kvm = Kvm.open();
-        witness = LiveWitness.start(kvm);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (witness != null) {
-                witness.close();
-            }
-        } finally {
-            kvm.close();
-        }
-    }
 
     @BeforeEach
     void openStore() throws Exception {
         root = Files.createTempDirectory("hostd-verify-");
-        store = TemplateStore.open(root, kvm, LiveWitness.WAIT);
+        store = TemplateStore.open(root, witness.kvm, LiveWitness.WAIT);
     }
 
     @AfterEach
