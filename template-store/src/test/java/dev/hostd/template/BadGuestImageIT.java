@@ -1,5 +1,6 @@
 package dev.hostd.template;
 
+import dev.hostd.vmm.testing.TinyGuests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,7 +48,7 @@ class BadGuestImageIT {
         work = Files.createTempDirectory("hostd-badimage-src-");
         store = TemplateStore.open(root, witness.kvm, SHORT_READY);
         store.build(new TemplateSpec("bystander", TestGuestImage.bytes(), 16));
-        tinyGood = TinyElfs.build(work, "park", TinyElfs.PARK_FOREVER);
+        tinyGood = TinyGuests.build(work, "park", TinyGuests.PARK_FOREVER);
     }
 
     @AfterAll
@@ -121,23 +122,23 @@ class BadGuestImageIT {
 
     @Test
     void anImageLinkedBelowOneMiBIsRefused() throws Exception {
-        byte[] low = TinyElfs.build(work, "low", TinyElfs.PARK_FOREVER, "-Wl,-Ttext-segment=0x10000");
+        byte[] low = TinyGuests.build(work, "low", TinyGuests.PARK_FOREVER, "-Wl,-Ttext-segment=0x10000");
         assertInvalid("linked-low", low, 16, "is outside guest RAM [0x100000");
     }
 
     @Test
     void anImageBiggerThanTheTemplateRamIsRefused() throws Exception {
         // 24 MiB of .bss: fine as an ELF, too big for a 16 MiB machine.
-        byte[] big = TinyElfs.build(work, "big", TinyElfs.PARK_FOREVER + "\n.bss\n.skip 24 << 20");
+        byte[] big = TinyGuests.build(work, "big", TinyGuests.PARK_FOREVER + "\n.bss\n.skip 24 << 20");
         assertInvalid("too-big", big, 16, "is outside guest RAM");
         // ... and one that fits exactly up to the end of RAM leaves no heap.
-        byte[] full = TinyElfs.build(work, "full", TinyElfs.PARK_FOREVER + "\n.bss\n.skip (15 << 20) - 0x2000");
+        byte[] full = TinyGuests.build(work, "full", TinyGuests.PARK_FOREVER + "\n.bss\n.skip (15 << 20) - 0x2000");
         assertInvalid("no-heap", full, 16, "leaves no free memory");
     }
 
     @Test
     void aValidElfThatIsNoAgentTimesOutWithTheConsoleTail() throws Exception {
-        byte[] silent = TinyElfs.build(work, "silent", TinyElfs.print("tiny guest: parking forever\n") + TinyElfs.PARK_FOREVER);
+        byte[] silent = TinyGuests.build(work, "silent", TinyGuests.print("tiny guest: parking forever\n") + TinyGuests.PARK_FOREVER);
         TemplateException e = assertThrows(TemplateException.class, () -> store.build(new TemplateSpec("silent", silent, 16)));
         assertEquals(TemplateException.Kind.TIMEOUT, e.kind(), e.getMessage());
         assertTrue(e.getMessage().contains("did not say hello"), e.getMessage());
@@ -147,7 +148,7 @@ class BadGuestImageIT {
 
     @Test
     void aGuestThatTripleFaultsIsAGuestFailureWithTheConsoleTail() throws Exception {
-        byte[] crash = TinyElfs.build(work, "crash", TinyElfs.print("tiny guest: about to crash\n") + "  ud2");
+        byte[] crash = TinyGuests.build(work, "crash", TinyGuests.print("tiny guest: about to crash\n") + "  ud2");
         TemplateException e = assertThrows(TemplateException.class, () -> store.build(new TemplateSpec("crash", crash, 16)));
         assertEquals(TemplateException.Kind.GUEST_FAILURE, e.kind(), e.getMessage());
         assertTrue(e.getMessage().contains("triple fault"), e.getMessage());
@@ -156,7 +157,7 @@ class BadGuestImageIT {
 
     @Test
     void aGuestThatPanicsIsAGuestFailureWithItsCode() throws Exception {
-        byte[] panic = TinyElfs.build(work, "panic", TinyElfs.print("tiny guest: giving up\n")
+        byte[] panic = TinyGuests.build(work, "panic", TinyGuests.print("tiny guest: giving up\n")
                 + "  mov $0x511, %dx\n  mov $77, %eax\n  out %eax, %dx\n1: jmp 1b");
         TemplateException e = assertThrows(TemplateException.class, () -> store.build(new TemplateSpec("panic", panic, 16)));
         assertEquals(TemplateException.Kind.GUEST_FAILURE, e.kind(), e.getMessage());

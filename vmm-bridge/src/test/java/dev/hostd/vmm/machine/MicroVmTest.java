@@ -1,5 +1,6 @@
 package dev.hostd.vmm.machine;
 
+import dev.hostd.vmm.testing.TinyGuests;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package dev.hostd.template;
+package dev.hostd.vmm.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Tiny user-mode guests built from assembly with gcc (the idea of vmm-bridge's TinyGuests): valid
- * ELF images that are not the agent, and the raw material for malformed ones.
+ * Tiny user-mode guests built from assembly with gcc, to test the engine without the test guest:
+ * valid ELF images that are not the agent, and the raw material for malformed ones. Shared with
+ * other modules' tests through vmm-bridge's test jar.
  */
-final class TinyElfs {
-    private TinyElfs() {}
+public final class TinyGuests {
+    private TinyGuests() {}
 
-    static byte[] build(Path dir, String name, String assembly, String... linkerOptions) throws IOException, InterruptedException {
+    public static byte[] build(Path dir, String name, String assembly, String... linkerOptions) throws IOException, InterruptedException {
         Path source = dir.resolve(name + ".S");
         Path elf = dir.resolve(name + ".elf");
         Files.writeString(source, ".globl _start\n.text\n_start:\n" + assembly + "\n");
@@ -33,7 +34,7 @@ final class TinyElfs {
     }
 
     /** Writes {@code text} to the console, one {@code out} per byte. */
-    static String print(String text) {
+    public static String print(String text) {
         StringBuilder asm = new StringBuilder("  mov $0x3f8, %dx\n");
         for (char c : text.toCharArray()) {
             asm.append("  mov $").append((int) c).append(", %al\n  out %al, %dx\n");
@@ -42,5 +43,5 @@ final class TinyElfs {
     }
 
     /** Parks on the wait port forever: a valid guest that never says hello. */
-    static final String PARK_FOREVER = "  mov $0x510, %dx\n1: out %al, %dx\n  jmp 1b";
+    public static final String PARK_FOREVER = "  mov $0x510, %dx\n1: out %al, %dx\n  jmp 1b";
 }
