@@ -18,6 +18,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "hostctl",
         mixinStandardHelpOptions = true,
+        scope = ScopeType.INHERIT, // every subcommand has --help
         versionProvider = Hostctl.Version.class,
         description = "Operate a hostd daemon over its Unix socket.",
         subcommands = {
