@@ -1,0 +1,150 @@
+package dev.hostd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hostctl template ...}: Basepoint templates. */
+@Command(name = "template", description = "Manage templates (Basepoints): list, create, get, verify, delete, inspect.",
+        subcommands = {
+                TemplateCommands.ListTemplates.class,
+                TemplateCommands.Create.class,
+                TemplateCommands.Get.class,
+                TemplateCommands.Verify.class,
+                TemplateCommands.Delete.class,
+                TemplateInspect.class,
+        })
+final class TemplateCommands {
+
+    static Table table() {
+        return Table.withHeaders("ID", "MEMORY", "CREATED", "IMAGE SHA256", "FORMAT", "DIRECTORY").right(1);
+    }
+
+    static void addRow(Table t, JsonNode tpl) {
+        String sha = Format.text(tpl, "guestImageSha256");
+        t.row(Format.text(tpl, "id"), Format.text(tpl, "memoryMiB") + " MiB", Format.text(tpl, "createdAt"),
+                sha.length() > 12 ? sha.substring(0, 12) : sha, Format.text(tpl, "formatVersion"),
+                Format.text(tpl, "directory"));
+    }
+
+    static String describe(JsonNode tpl) {
+        return Table.keyValue()
+                .row("id:", Format.text(tpl, "id"))
+                .row("memory:", Format.text(tpl, "memoryMiB") + " MiB")
+                .row("created:", Format.text(tpl, "createdAt"))
+                .row("image sha256:", Format.text(tpl, "guestImageSha256"))
+                .row("format:", Format.text(tpl, "formatVersion"))
+                .row("directory:", Format.text(tpl, "directory"))
+                .render();
+    }
+
+    @Command(name = "list", description = "List the templates, and those the daemon refused to adopt.")
+    static final class ListTemplates extends ApiCommand {
+        @Override
+        int run(ApiClient api) {
+            JsonNode all = ApiClient.expectSuccess(api.get("v1", "templates")).json();
+            if (json()) {
+                printJson(all);
+                return ExitCodes.OK;
+            }
+            Table t = table();
+            all.path("templates").forEach(tpl -> addRow(t, tpl));
+            out().print(t.render());
+            if (all.path("rejected").size() > 0) {
+                Table r = Table.withHeaders("REJECTED", "DIRECTORY", "REASON");
+                all.path("rejected").forEach(x -> r.row(Format.text(x, "id"), Format.text(x, "directory"),
+                        Format.text(x, "reason")));
+                out().println();
+                out().print(r.render());
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "create", description = "Build a template: boot the guest image, snapshot it into shared memory.")
+    static final class Create extends ApiCommand {
+        @Parameters(index = "0", paramLabel = "ID", description = "The new template's id.")
+        String id;
+
+        @Option(names = "--image", required = true, paramLabel = "IMAGE",
+                description = "\"test-guest\" or the absolute path of a guest ELF on the host.")
+        String image;
+
+        @Option(names = "--memory-mib", paramLabel = "MIB", description = "Guest RAM in MiB (daemon default if left out).")
+        Integer memoryMiB;
+
+        @Override
+        int run(ApiClient api) {
+            ObjectNode body = object().put("id", id).put("image", image);
+            if (memoryMiB != null) {
+                body.put("memoryMiB", memoryMiB);
+            }
+            JsonNode tpl = ApiClient.expectSuccess(api.post(body, "v1", "templates")).json();
+            if (json()) {
+                printJson(tpl);
+            } else {
+                out().print(describe(tpl));
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "get", description = "Show one template.")
+    static final class Get extends ApiCommand {
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int run(ApiClient api) {
+            JsonNode tpl = ApiClient.expectSuccess(api.get("v1", "templates", id)).json();
+            if (json()) {
+                printJson(tpl);
+            } else {
+                out().print(describe(tpl));
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "verify", description = {"Ask the daemon to re-check a template's state and memory checksums.",
+            "A damaged template is exit 7."})
+    static final class Verify extends ApiCommand {
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int run(ApiClient api) {
+            JsonNode v = ApiClient.expectSuccess(api.post(null, "v1", "templates", id, "verify")).json();
+            boolean ok = v.path("ok").asBoolean(false);
+            if (json()) {
+                printJson(v);
+            } else if (ok) {
+                out().println(Format.text(v, "id") + ": ok (" + Format.text(v, "detail") + ")");
+            }
+            if (!ok) {
+                err().println("template " + id + " is damaged: " + Format.text(v, "detail"));
+                return ExitCodes.FAILURE;
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "delete", description = "Delete a template (live clones keep running).")
+    static final class Delete extends ApiCommand {
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int run(ApiClient api) {
+            ApiClient.expectSuccess(api.delete("v1", "templates", id));
+            if (json()) {
+                printJson(object().put("id", id).put("deleted", true));
+            } else {
+                out().println("deleted template " + id);
+            }
+            return ExitCodes.OK;
+        }
+    }
+}
