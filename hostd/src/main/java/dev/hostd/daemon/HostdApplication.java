@@ -1,0 +1,25 @@
+package dev.hostd.daemon;
+
+import io.micronaut.runtime.Micronaut;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * hostd's entry point: {@code java --enable-native-access=ALL-UNNAMED -cp ... dev.hostd.daemon.HostdApplication}.
+ * Reads {@code /etc/hostd/hostd.yml} when present (another file with {@code -Dhostd.config=...} or
+ * {@code HOSTD_CONFIG}); {@code -Dhostd.*} and {@code HOSTD_*} override single settings.
+ */
+public final class HostdApplication {
+    public static final String DEFAULT_CONFIG = "/etc/hostd/hostd.yml";
+
+    private HostdApplication() {}
+
+    public static void main(String[] args) {
+        String file = System.getProperty("hostd.config", System.getenv().getOrDefault("HOSTD_CONFIG", DEFAULT_CONFIG));
+        if (System.getProperty("micronaut.config.files") == null && System.getenv("MICRONAUT_CONFIG_FILES") == null
+                && Files.isReadable(Path.of(file))) {
+            System.setProperty("micronaut.config.files", file);
+        }
+        Micronaut.build(args).mainClass(HostdApplication.class).banner(false).start();
+    }
+}
