@@ -138,14 +138,14 @@ class ApiIT {
     }
 
     @Test
-    @Order(1)
+    @Order(10)
     void healthAndReadiness() {
         assertEquals("UP", expect(200, client.get("/v1/health")).json().get("status").asText());
         assertEquals("READY", expect(200, client.get("/v1/ready")).json().get("status").asText());
     }
 
     @Test
-    @Order(2)
+    @Order(20)
     void servesOnlyTheUnixSocketWithMode0660() throws Exception {
         int mode = TestDirs.mode(dirs.socket);
         assertEquals(0140000, mode & 0170000, "the API path is a socket");
@@ -160,7 +160,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(3)
+    @Order(30)
     void templates() throws Exception {
         UdsHttpClient.Response created = expect(201, client.post("/v1/templates", Map.of("id", TEMPLATE, "image", "test-guest", "memoryMiB", 16)));
         assertEquals("/v1/templates/" + TEMPLATE, created.location());
@@ -195,7 +195,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(4)
+    @Order(40)
     void concurrentCreatesInvokesAndDeletesFromEightClients() throws Exception {
         int threads = 8, perThread = 3;
         CyclicBarrier barrier = new CyclicBarrier(threads);
@@ -259,7 +259,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(5)
+    @Order(50)
     void explicitIdentityPauseResumeConsoleDelete() {
         JsonNode s = createSandbox(Map.of("id", "sbx-explicit", "template", TEMPLATE, "tenant", "acme", "mac", "02:aa:bb:cc:dd:01",
                 "ipv4", "10.1.2.3", "prefixLength", 24, "gateway", "10.1.2.1", "hostname", "web-1.acme"));
@@ -293,7 +293,31 @@ class ApiIT {
     }
 
     @Test
-    @Order(6)
+    @Order(55)
+    void aSlowInvokeBlocksNoOtherSandboxAndDeleteEndsIt() throws Exception {
+        String slow = createSandbox(Map.of("template", TEMPLATE, "tenant", "acme")).get("id").asText();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            // the guest spins for up to 60 s: the test never waits for that, it deletes the sandbox instead
+            Future<UdsHttpClient.Response> spinning = pool.submit(() -> client.post("/v1/sandboxes/" + slow + "/invoke",
+                    Map.of("function", "spin", "argumentBase64", Base64.getEncoder().encodeToString(new byte[] {(byte) 0x60, (byte) 0xea, 0, 0}))));
+            JsonNode other = createSandbox(Map.of("template", TEMPLATE, "tenant", "acme"));
+            String id = other.get("id").asText();
+            assertArrayEquals(new byte[] {5}, Base64.getDecoder().decode(invoke(id, "echo", new byte[] {5}).get("outputBase64").asText()));
+            assertEquals("PAUSED", expect(200, client.post("/v1/sandboxes/" + id + "/pause")).json().get("state").asText());
+            expect(204, client.delete("/v1/sandboxes/" + id));
+            assertFalse(spinning.isDone(), "the other sandbox's operations did not wait for the spinning one");
+            assertEquals("RUNNING", expect(200, client.get("/v1/sandboxes/" + slow)).json().get("state").asText());
+            expect(204, client.delete("/v1/sandboxes/" + slow));
+            UdsHttpClient.Response ended = spinning.get(2, TimeUnit.MINUTES);
+            problem(502, "guest-failure", ended);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    @Order(60)
     void badInputsAreProblemsWithStableCodes() {
         Map<String, Object> base = Map.of("template", TEMPLATE, "tenant", "acme");
         List<Map<String, Object>> invalid = List.of(
@@ -338,7 +362,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(7)
+    @Order(70)
     void payloadLimitIs413NamingTheSetting() {
         String id = createSandbox(Map.of("template", TEMPLATE, "tenant", "acme")).get("id").asText();
         byte[] max = new byte[MAX_PAYLOAD];
@@ -360,7 +384,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(8)
+    @Order(80)
     void sandboxLimitIs429NamingTheSetting() {
         for (int i = 0; i < MAX_SANDBOXES; i++) {
             createSandbox(Map.of("template", TEMPLATE, "tenant", "limit"));
@@ -377,7 +401,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(9)
+    @Order(90)
     void hostAndMetrics() {
         JsonNode host = expect(200, client.get("/v1/host")).json();
         assertEquals("/dev/kvm", host.get("kvm").get("device").asText());
@@ -407,7 +431,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(10)
+    @Order(100)
     void everyRouteIsDocumentedAndEveryDocumentedOperationIsServed() {
         Set<String> served = new TreeSet<>();
         context.getBean(Router.class).uriRoutes()
@@ -417,7 +441,7 @@ class ApiIT {
     }
 
     @Test
-    @Order(11)
+    @Order(110)
     void shutdownRefusesWorkDeletesSandboxesKeepsTemplatesAndARestartAdoptsThem() throws Exception {
         createSandbox(Map.of("template", TEMPLATE, "tenant", "acme"));
         createSandbox(Map.of("template", TEMPLATE, "tenant", "acme"));
