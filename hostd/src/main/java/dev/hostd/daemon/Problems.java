@@ -124,6 +124,8 @@ public final class Problems {
             if (detail.isBlank()) {
                 detail = context.getRootCause().map(Throwable::getMessage).orElse(code.title());
             }
+            // "Failed to convert argument [request] for value [null] due to: X" says no more than X
+            detail = detail.replaceAll("Failed to convert argument \\[\\w+] for value \\[[^]]*] due to: ", "");
             String limit = null;
             if (code == ProblemCode.PAYLOAD_TOO_LARGE) {
                 limit = HostdConfig.MAX_PAYLOAD_KEY;

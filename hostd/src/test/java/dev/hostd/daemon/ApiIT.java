@@ -332,6 +332,8 @@ class ApiIT {
             JsonNode p = problem(400, "invalid-input", client.post("/v1/sandboxes", body));
             assertFalse(p.get("detail").asText().isBlank(), p::toString);
         }
+        JsonNode unknownMember = problem(400, "invalid-input", client.post("/v1/sandboxes", with(base, "colour", "blue")));
+        assertTrue(unknownMember.get("detail").asText().startsWith("Unknown property [colour]"), unknownMember::toString);
         problem(400, "invalid-input", client.post("/v1/sandboxes", "{\"template\":"));
         problem(400, "invalid-input", client.post("/v1/sandboxes"));
         problem(415, "unsupported-media-type", client.send("POST", "/v1/sandboxes", "text/plain", "template=x".getBytes()));
