@@ -187,8 +187,10 @@ class ApiIT {
         problem(404, "not-found", client.post("/v1/templates/nope/verify"));
         problem(404, "not-found", client.delete("/v1/templates/nope"));
 
-        // a second template, deleted again
-        expect(201, client.post("/v1/templates", Map.of("id", "it-gone", "image", "test-guest", "memoryMiB", 16)));
+        // a second template, from a guest ELF on disk, deleted again
+        Path elf = Files.write(dirs.base.resolve("guest.elf"), dev.hostd.guest.TestGuestImage.bytes());
+        JsonNode fromFile = expect(201, client.post("/v1/templates", Map.of("id", "it-gone", "image", elf.toString(), "memoryMiB", 16))).json();
+        assertEquals(t.get("guestImageSha256").asText(), fromFile.get("guestImageSha256").asText());
         expect(204, client.delete("/v1/templates/it-gone"));
         assertFalse(Files.exists(dirs.templatesRoot.resolve("templates/it-gone")));
         problem(404, "not-found", client.get("/v1/templates/it-gone"));
