@@ -1,0 +1,65 @@
+package dev.hostd.daemon;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.serde.annotation.Serdeable;
+import java.util.List;
+
+/** The JSON bodies of API v1 (docs/openapi.yaml). Requests reject unknown members, so a typo is an error, not a default. */
+public final class Dto {
+    private Dto() {}
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record TemplateRequest(@Nullable String id, @Nullable String image, @Nullable Integer memoryMiB) {}
+
+    @Serdeable
+    public record TemplateView(String id, int memoryMiB, String createdAt, String guestImageSha256, String directory, String formatVersion) {}
+
+    @Serdeable
+    public record RejectedView(String id, String directory, String reason) {}
+
+    @Serdeable
+    public record TemplateList(List<TemplateView> templates, List<RejectedView> rejected) {}
+
+    @Serdeable
+    public record VerificationView(String id, boolean ok, String detail) {}
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record SandboxRequest(@Nullable String id, @Nullable String template, @Nullable String tenant, @Nullable String mac,
+                                 @Nullable String ipv4, @Nullable Integer prefixLength, @Nullable String gateway,
+                                 @Nullable String hostname) {}
+
+    @Serdeable
+    public record AgentView(long generation, int identitiesSeen, int agentVersion) {}
+
+    @Serdeable
+    public record SandboxView(String id, String template, String tenant, String state, String mac, String ipv4, int prefixLength,
+                              String gateway, String hostname, String createdAt, double cloneMillis, AgentView agent) {}
+
+    @Serdeable
+    public record SandboxList(List<SandboxView> sandboxes) {}
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record InvokeRequest(@Nullable String function, @Nullable String argumentBase64) {}
+
+    @Serdeable
+    public record InvokeView(int status, String statusName, String outputBase64, double millis) {}
+
+    @Serdeable
+    public record StatusView(String status) {}
+
+    @Serdeable
+    public record KvmView(String device, int apiVersion) {}
+
+    @Serdeable
+    public record CountView(int live, int max) {}
+
+    @Serdeable
+    public record MemoryView(long memAvailableBytes, long templateBytes, long processRssBytes) {}
+
+    @Serdeable
+    public record HostView(String version, KvmView kvm, CountView sandboxes, int templates, MemoryView memory, long uptimeSeconds) {}
+}

@@ -1,0 +1,557 @@
+package dev.hostd.daemon;
+
+import dev.hostd.guest.TestGuestImage;
+import dev.hostd.template.Cloner;
+import dev.hostd.template.Sandbox;
+import dev.hostd.template.Template;
+import dev.hostd.template.TemplateSpec;
+import dev.hostd.template.TemplateStore;
+import dev.hostd.vmm.agent.InvokeResult;
+import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.machine.MicroVm;
+import dev.hostd.vmm.snapshot.SnapshotFile;
+import io.micronaut.context.annotation.Context;
+import io.micronaut.runtime.graceful.GracefulShutdownCapable;
+import jakarta.annotation.PreDestroy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's orchestration over the engine: owns {@code /dev/kvm}, the template store and the
+ * cloner, the live sandboxes, the limits and the lifecycle (STARTING → READY → STOPPING → STOPPED).
+ *
+ * <p>Concurrency: no global lock. Sandboxes live in a concurrent map; each sandbox has its own lock
+ * for pause, resume and invoke, so a slow operation on one never waits for another sandbox. Delete
+ * takes no lock: it removes the sandbox from the map and closes its VM, which ends an invoke
+ * waiting on it. The live-sandbox limit is an atomic reservation taken before the clone.
+ */
+@Context
+public final class Engine implements GracefulShutdownCapable {
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    public static final String TEST_GUEST = "test-guest";
+    private static final long MAX_IMAGE_BYTES = 256L << 20;
+    private static final int DEFAULT_MEMORY_MIB = 64, DEFAULT_PREFIX = 15;
+    private static final Pattern FUNCTION = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+    private static final String WARMUP_TENANT = "hostd-warmup";
+    public static final String VERSION = Engine.class.getPackage().getImplementationVersion() != null
+            ? Engine.class.getPackage().getImplementationVersion() : "dev";
+
+    public enum Phase { STARTING, READY, STOPPING, STOPPED }
+
+    /** A live sandbox and what the API reports about it. */
+    static final class Live {
+        final Sandbox sandbox;
+        final Instant createdAt;
+        final double cloneMillis;
+        final int ipv4;
+        final ReentrantLock lock = new ReentrantLock();
+
+        Live(Sandbox sandbox, Instant createdAt, double cloneMillis, int ipv4) {
+            this.sandbox = sandbox;
+            this.createdAt = createdAt;
+            this.cloneMillis = cloneMillis;
+            this.ipv4 = ipv4;
+        }
+    }
+
+    private final HostdConfig config;
+    private final Metrics metrics;
+    private final SystemdNotifier systemd;
+    private final Kvm kvm;
+    private final TemplateStore store;
+    private final Cloner cloner;
+    private final Map<String, Live> sandboxes = new ConcurrentHashMap<>();
+    private final AtomicInteger reserved = new AtomicInteger();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Ipv4Allocator ips = new Ipv4Allocator();
+    private final SecureRandom random = new SecureRandom();
+    private final Instant startedAt = Instant.now();
+    private volatile Phase phase = Phase.STARTING;
+    private volatile String phaseDetail = "adopting templates";
+
+    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd) {
+        this.config = config;
+        this.metrics = metrics;
+        this.systemd = systemd;
+        try {
+            Files.createDirectories(config.stateDir());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create state directory hostd.state-dir=" + config.stateDir() + ": " + e, e);
+        }
+        this.kvm = Kvm.open(config.kvmDevice());
+        try {
+            this.store = TemplateStore.open(config.templatesRoot(), kvm, config.readyTimeout(), config.vmsMadeAhead());
+        } catch (RuntimeException e) {
+            kvm.close();
+            throw e;
+        }
+        this.cloner = new Cloner(kvm, config.readyTimeout(), config.consoleLogBytes());
+        LOG.info("adopted {} template(s) from {}: {}; rejected {}", store.list().size(), store.directory(),
+                store.list().stream().map(Template::id).toList(),
+                store.rejected().stream().map(r -> r.id() + " (" + r.reason() + ")").toList());
+        metrics.gauge("hostd_sandboxes_live", () -> gauge("hostd_sandboxes_live", "Live sandboxes.", sandboxes.size()));
+        metrics.gauge("hostd_sandboxes_max", () -> gauge("hostd_sandboxes_max", "The limit hostd.limits.max-sandboxes.", config.maxSandboxes()));
+        metrics.gauge("hostd_templates", () -> gauge("hostd_templates", "Adopted or built templates.", store.list().size()));
+        metrics.gauge("hostd_templates_rejected", () -> gauge("hostd_templates_rejected", "Template directories not adopted at start.", store.rejected().size()));
+        metrics.gauge("hostd_template_memory_bytes", this::templateMemoryGauge);
+        metrics.gauge("hostd_ready", () -> gauge("hostd_ready", "1 when the API accepts work.", phase == Phase.READY ? 1 : 0));
+    }
+
+    private static String gauge(String name, String help, long value) {
+        return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + value + "\n";
+    }
+
+    private String templateMemoryGauge() {
+        StringBuilder b = new StringBuilder("# HELP hostd_template_memory_bytes Guest RAM held in shared memory per template.\n"
+                + "# TYPE hostd_template_memory_bytes gauge\n");
+        for (Template t : store.list()) {
+            b.append("hostd_template_memory_bytes{template=\"").append(t.id()).append("\"} ").append(t.memoryBytes()).append('\n');
+        }
+        return b.toString();
+    }
+
+    // ---- lifecycle ------------------------------------------------------------------------------
+
+    public Phase phase() {
+        return phase;
+    }
+
+    public String phaseDetail() {
+        return phaseDetail;
+    }
+
+    /** Clones and deletes a few sandboxes of an adopted template (if any), then reports READY. */
+    void warmUpAndReady() {
+        if (phase != Phase.STARTING) {
+            return;
+        }
+        phaseDetail = "warming the clone path";
+        List<Template> templates = store.list();
+        if (templates.isEmpty() || config.warmupClones() == 0) {
+            LOG.info("clone path warm-up skipped: {}", templates.isEmpty() ? "no template adopted" : "hostd.warmup-clones=0");
+        } else {
+            Template t = templates.getFirst();
+            int ok = 0;
+            for (int i = 0; i < config.warmupClones() && phase == Phase.STARTING; i++) {
+                Identity identity = new Identity(randomMac(), Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2 + i), DEFAULT_PREFIX,
+                        Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY), "warmup-" + i, "warmup-" + i + "-" + randomHex(4), WARMUP_TENANT);
+                try (Sandbox s = cloner.clone(t, identity)) {
+                    s.invoke("echo", new byte[] {1, 2, 3}, config.invokeTimeout());
+                    ok++;
+                } catch (RuntimeException e) {
+                    LOG.warn("warm-up clone {} of template {} failed: {}", i, t.id(), e.getMessage());
+                }
+            }
+            LOG.info("clone path warmed with {}/{} clone(s) of template {}", ok, config.warmupClones(), t.id());
+        }
+        synchronized (this) {
+            if (phase != Phase.STARTING) {
+                return;
+            }
+            phase = Phase.READY;
+            phaseDetail = "ready";
+        }
+        systemd.ready("ready: " + store.list().size() + " template(s), socket " + config.socketPath());
+        LOG.info("hostd {} ready on {}", VERSION, config.socketPath());
+    }
+
+    private synchronized boolean beginStopping() {
+        if (phase == Phase.STOPPING || phase == Phase.STOPPED) {
+            return false;
+        }
+        phase = Phase.STOPPING;
+        phaseDetail = "shutting down";
+        return true;
+    }
+
+    /** First step of a shutdown (SIGTERM): no new work; systemd is told STOPPING=1. */
+    @Override
+    public CompletionStage<?> shutdownGracefully() {
+        if (beginStopping()) {
+            LOG.info("shutting down: accepting no new work");
+            systemd.stopping("stopping: deleting " + sandboxes.size() + " sandbox(es), keeping templates");
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Last step of a shutdown: waits for in-flight work (up to the grace), deletes every sandbox, keeps the templates. */
+    @PreDestroy
+    public void close() {
+        shutdownGracefully();
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (inFlight.get() > 0) {
+            LOG.warn("{} request(s) still running after hostd.shutdown-grace={}: their sandboxes are deleted under them", inFlight.get(), config.shutdownGrace());
+        }
+        List<Live> all = new ArrayList<>(sandboxes.values());
+        sandboxes.clear();
+        try (ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Live l : all) {
+                closer.submit(() -> closeQuietly(l));
+            }
+        }
+        LOG.info("deleted {} sandbox(es); keeping {} template(s) in {}", all.size(), store.list().size(), store.directory());
+        store.close();
+        kvm.close();
+        phase = Phase.STOPPED;
+        phaseDetail = "stopped";
+    }
+
+    private void closeQuietly(Live l) {
+        try {
+            l.sandbox.close();
+        } catch (RuntimeException e) {
+            LOG.warn("closing sandbox {} failed: {}", l.sandbox.id(), e.getMessage());
+        } finally {
+            ips.release(l.sandbox.identity().tenantId(), l.ipv4);
+            reserved.decrementAndGet();
+        }
+    }
+
+    @FunctionalInterface
+    interface Work<T> {
+        T run();
+    }
+
+    /** Runs an API operation if hostd is READY, counted as in flight so a shutdown can wait for it. */
+    private <T> T work(Work<T> w) {
+        inFlight.incrementAndGet();
+        try {
+            Phase p = phase;
+            if (p != Phase.READY) {
+                throw new ApiException(ProblemCode.UNAVAILABLE, "hostd is " + p.name().toLowerCase() + " (" + phaseDetail + "): retry later");
+            }
+            return w.run();
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    // ---- templates ------------------------------------------------------------------------------
+
+    public Dto.TemplateView buildTemplate(Dto.TemplateRequest r) {
+        if (r == null) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "a template needs a JSON body {\"id\",\"image\",\"memoryMiB\"}");
+        }
+        TemplateSpec.validateId(r.id());
+        int memoryMiB = r.memoryMiB() == null ? DEFAULT_MEMORY_MIB : r.memoryMiB();
+        return work(() -> {
+            byte[] image = image(r.image());
+            return view(store.build(new TemplateSpec(r.id(), image, memoryMiB)));
+        });
+    }
+
+    private static byte[] image(String image) {
+        if (image == null || image.isEmpty()) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "image must be \"" + TEST_GUEST + "\" or an absolute path to a guest ELF");
+        }
+        if (image.equals(TEST_GUEST)) {
+            return TestGuestImage.bytes();
+        }
+        Path p = Path.of(image);
+        if (!p.isAbsolute() || !p.normalize().equals(p)) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "image '" + image + "' must be \"" + TEST_GUEST + "\" or an absolute, normalized path");
+        }
+        try {
+            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is not a regular file");
+            }
+            long size = Files.size(p);
+            if (size == 0 || size > MAX_IMAGE_BYTES) {
+                throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is " + size + " bytes; expected 1.." + MAX_IMAGE_BYTES);
+            }
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "cannot read image " + image + ": " + e.getMessage());
+        }
+    }
+
+    public Dto.TemplateList templates() {
+        return new Dto.TemplateList(store.list().stream().map(Engine::view).toList(),
+                store.rejected().stream().map(r -> new Dto.RejectedView(r.id(), r.directory().toString(), r.reason())).toList());
+    }
+
+    public Dto.TemplateView template(String id) {
+        TemplateSpec.validateId(id);
+        return view(store.get(id));
+    }
+
+    public Dto.VerificationView verify(String id) {
+        TemplateSpec.validateId(id);
+        return work(() -> {
+            TemplateStore.Verification v = store.verify(id);
+            return new Dto.VerificationView(v.id(), v.ok(), v.detail());
+        });
+    }
+
+    public void deleteTemplate(String id) {
+        TemplateSpec.validateId(id);
+        work(() -> {
+            store.delete(id);
+            return null;
+        });
+    }
+
+    static Dto.TemplateView view(Template t) {
+        return new Dto.TemplateView(t.id(), (int) (t.memoryBytes() >> 20), t.createdAt().toString(), t.guestImageSha256(),
+                t.directory().toString(), SnapshotFile.FORMAT_MAJOR + "." + SnapshotFile.FORMAT_MINOR);
+    }
+
+    // ---- sandboxes ------------------------------------------------------------------------------
+
+    public Dto.SandboxView create(Dto.SandboxRequest r) {
+        if (r == null) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "a sandbox needs a JSON body with at least \"template\" and \"tenant\"");
+        }
+        if (r.template() == null) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "template is required");
+        }
+        if (r.tenant() == null) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "tenant is required");
+        }
+        TemplateSpec.validateId(r.template());
+        String id = r.id() != null ? r.id() : "sbx-" + randomHex(6);
+        byte[] mac = r.mac() != null ? Identity.parseMac(r.mac()) : randomMac();
+        byte[] requestedIp = r.ipv4() != null ? Identity.parseIpv4(r.ipv4()) : null;
+        int prefix = r.prefixLength() != null ? r.prefixLength() : DEFAULT_PREFIX;
+        byte[] gateway = r.gateway() != null ? Identity.parseIpv4(r.gateway()) : Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY);
+        String hostname = r.hostname() != null ? r.hostname() : id;
+        // Validates everything (ids, tenant, MAC unicast, prefix, hostname) before any resource is taken.
+        new Identity(mac, requestedIp != null ? requestedIp : Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2), prefix, gateway,
+                hostname, id, r.tenant());
+        return work(() -> {
+            Template template = store.get(r.template());
+            if (reserved.incrementAndGet() > config.maxSandboxes()) {
+                reserved.decrementAndGet();
+                throw new ApiException(ProblemCode.LIMIT_EXCEEDED, "hostd already runs " + config.maxSandboxes()
+                        + " sandboxes, the limit " + HostdConfig.MAX_SANDBOXES_KEY + "=" + config.maxSandboxes()
+                        + ": delete sandboxes or raise the limit", HostdConfig.MAX_SANDBOXES_KEY);
+            }
+            int ip = -1;
+            try {
+                if (requestedIp != null) {
+                    ip = Ipv4Allocator.toInt(requestedIp);
+                    ips.claim(r.tenant(), ip);
+                } else {
+                    ip = ips.allocate(r.tenant());
+                }
+                Identity identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
+                long t0 = System.nanoTime();
+                Sandbox sandbox = cloner.clone(template, identity);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                metrics.cloneSeconds(seconds);
+                Live live = new Live(sandbox, Instant.now(), seconds * 1000, ip);
+                sandboxes.put(id, live);
+                ip = -1; // owned by the live sandbox now
+                return view(live);
+            } finally {
+                if (ip != -1) {
+                    ips.release(r.tenant(), ip);
+                    reserved.decrementAndGet();
+                }
+            }
+        });
+    }
+
+    public Dto.SandboxList sandboxes(String tenant, String template, String state) {
+        if (state != null) {
+            try {
+                MicroVm.State.valueOf(state);
+            } catch (IllegalArgumentException e) {
+                throw new ApiException(ProblemCode.INVALID_INPUT, "state must be one of RUNNING, PAUSED, STOPPED, CREATED; got '" + state + "'");
+            }
+        }
+        return new Dto.SandboxList(sandboxes.values().stream()
+                .filter(l -> tenant == null || l.sandbox.identity().tenantId().equals(tenant))
+                .filter(l -> template == null || l.sandbox.templateId().equals(template))
+                .filter(l -> state == null || l.sandbox.state().name().equals(state))
+                .sorted(Comparator.comparing((Live l) -> l.createdAt).thenComparing(l -> l.sandbox.id()))
+                .map(Engine::view).toList());
+    }
+
+    private Live live(String id) {
+        if (id == null || id.isEmpty() || id.length() > 63) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "sandbox id '" + id + "' must be 1-63 characters");
+        }
+        Live l = sandboxes.get(id);
+        if (l == null) {
+            throw new ApiException(ProblemCode.NOT_FOUND, "no sandbox '" + id + "'");
+        }
+        return l;
+    }
+
+    public Dto.SandboxView sandbox(String id) {
+        return view(live(id));
+    }
+
+    public void delete(String id) {
+        work(() -> {
+            Live l = live(id);
+            if (sandboxes.remove(id, l)) {
+                closeQuietly(l);
+            } else {
+                throw new ApiException(ProblemCode.NOT_FOUND, "no sandbox '" + id + "'");
+            }
+            return null;
+        });
+    }
+
+    public Dto.SandboxView pause(String id) {
+        return work(() -> {
+            Live l = live(id);
+            l.lock.lock();
+            try {
+                switch (l.sandbox.state()) {
+                    case RUNNING -> l.sandbox.pause();
+                    case PAUSED -> { }
+                    default -> throw new ApiException(ProblemCode.CONFLICT, "sandbox " + id + " is " + l.sandbox.state() + ": it cannot be paused");
+                }
+                return view(l);
+            } finally {
+                l.lock.unlock();
+            }
+        });
+    }
+
+    public Dto.SandboxView resume(String id) {
+        return work(() -> {
+            Live l = live(id);
+            l.lock.lock();
+            try {
+                switch (l.sandbox.state()) {
+                    case PAUSED -> l.sandbox.resume();
+                    case RUNNING -> { }
+                    default -> throw new ApiException(ProblemCode.CONFLICT, "sandbox " + id + " is " + l.sandbox.state() + ": it cannot be resumed");
+                }
+                return view(l);
+            } finally {
+                l.lock.unlock();
+            }
+        });
+    }
+
+    public Dto.InvokeView invoke(String id, Dto.InvokeRequest r) {
+        if (r == null || r.function() == null || !FUNCTION.matcher(r.function()).matches()) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "function must be 1-64 of [A-Za-z0-9_.-]; got '" + (r == null ? null : r.function()) + "'");
+        }
+        byte[] argument;
+        try {
+            argument = r.argumentBase64() == null ? new byte[0] : Base64.getDecoder().decode(r.argumentBase64());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, "argumentBase64 is not base64: " + e.getMessage());
+        }
+        if (argument.length > config.maxPayloadBytes()) {
+            throw new ApiException(ProblemCode.PAYLOAD_TOO_LARGE, "invoke argument of " + argument.length + " bytes exceeds "
+                    + HostdConfig.MAX_PAYLOAD_KEY + "=" + config.maxPayloadBytes(), HostdConfig.MAX_PAYLOAD_KEY);
+        }
+        return work(() -> {
+            Live l = live(id);
+            l.lock.lock();
+            try {
+                if (l.sandbox.state() != MicroVm.State.RUNNING) {
+                    throw new ApiException(ProblemCode.CONFLICT, "sandbox " + id + " is " + l.sandbox.state() + ": resume it before invoking");
+                }
+                long t0 = System.nanoTime();
+                InvokeResult result = l.sandbox.invoke(r.function(), argument, config.invokeTimeout());
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                metrics.invokeSeconds(seconds);
+                return new Dto.InvokeView(result.status(), result.statusName(), Base64.getEncoder().encodeToString(result.output()), seconds * 1000);
+            } finally {
+                l.lock.unlock();
+            }
+        });
+    }
+
+    public String console(String id) {
+        return live(id).sandbox.console().text();
+    }
+
+    static Dto.SandboxView view(Live l) {
+        Sandbox s = l.sandbox;
+        Identity i = s.identity();
+        return new Dto.SandboxView(s.id(), s.templateId(), i.tenantId(), s.state().name(), Identity.formatMac(i.mac()),
+                Identity.formatIpv4(i.ipv4()), i.prefixLength(), Identity.formatIpv4(i.gateway()), i.hostname(),
+                l.createdAt.toString(), l.cloneMillis,
+                new Dto.AgentView(s.report().generation(), s.report().identitiesSeen(), s.report().agentVersion()));
+    }
+
+    // ---- host -----------------------------------------------------------------------------------
+
+    public Dto.HostView host() {
+        long templateBytes = store.list().stream().mapToLong(Template::memoryBytes).sum();
+        return new Dto.HostView(VERSION, new Dto.KvmView(config.kvmDevice().toString(), 12),
+                new Dto.CountView(sandboxes.size(), config.maxSandboxes()), store.list().size(),
+                new Dto.MemoryView(procValue(Path.of("/proc/meminfo"), "MemAvailable:"), templateBytes,
+                        procValue(Path.of("/proc/self/status"), "VmRSS:")),
+                java.time.Duration.between(startedAt, Instant.now()).toSeconds());
+    }
+
+    /** A "Key:   123 kB" line of a /proc file, in bytes; -1 if absent. */
+    static long procValue(Path file, String key) {
+        try {
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith(key)) {
+                    String[] parts = line.substring(key.length()).trim().split("\\s+");
+                    long v = Long.parseLong(parts[0]);
+                    return parts.length > 1 && parts[1].equalsIgnoreCase("kB") ? v * 1024 : v;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("cannot read {} from {}: {}", key, file, e.toString());
+        }
+        return -1;
+    }
+
+    public int liveCount() {
+        return sandboxes.size();
+    }
+
+    // ---- identities -----------------------------------------------------------------------------
+
+    /** A random locally administered unicast MAC (02:xx:...). */
+    private byte[] randomMac() {
+        byte[] mac = new byte[6];
+        random.nextBytes(mac);
+        mac[0] = (byte) ((mac[0] & 0xfc) | 0x02);
+        return mac;
+    }
+
+    private String randomHex(int bytes) {
+        byte[] b = new byte[bytes];
+        random.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** For tests and tools: the store's view of what is on disk. */
+    TemplateStore store() {
+        return store;
+    }
+}
