@@ -8,7 +8,7 @@ import io.micronaut.scheduling.annotation.ExecuteOn;
 
 /** Liveness, readiness, the host's state and the metrics. */
 @Controller
-@ExecuteOn(TaskExecutors.BLOCKING)
+@ExecuteOn(TaskExecutors.IO)
 public class HostController {
     private final Engine engine;
     private final Metrics metrics;
