@@ -98,7 +98,10 @@ final class Report {
 
                 | configuration | target | measured | met |
                 |---|---|---|---|
-                %s""".formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), host, Runtime.getRuntime().availableProcessors(),
+                %s
+                Why clones slow down as the host fills, and what hostd does about it: `docs/design.md`,
+                "Clones into a full process".
+                """.formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), host, Runtime.getRuntime().availableProcessors(),
                 Runtime.version(), table, jsonLine, targets);
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, md);
