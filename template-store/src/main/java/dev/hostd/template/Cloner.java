@@ -13,8 +13,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Makes sandboxes from templates: a copy-on-write view of the template's RAM, its saved state
@@ -53,7 +51,7 @@ public final class Cloner {
             IdentityPage.write(vm.memory(), identity, generation, seed, Clock.nowNanos());
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
-            IdentityReport report = awaitHello(vm, hello);
+            IdentityReport report = GuestStops.awaitHello(vm, hello, readyTimeout, "clone");
             checkReport(identity, generation, seed, report);
             if (writeSet == null) {
                 template.learnWriteSet(ram);
@@ -68,25 +66,6 @@ public final class Cloner {
         }
     }
 
-    private IdentityReport awaitHello(MicroVm vm, CompletableFuture<IdentityReport> hello) {
-        try {
-            CompletableFuture.anyOf(hello, vm.stopped()).get(readyTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (!hello.isDone()) {
-                throw GuestStops.beforeHello(vm, "clone stopped before its agent acknowledged the identity", null);
-            }
-            return hello.join();
-        } catch (TimeoutException e) {
-            throw new TemplateException(TemplateException.Kind.TIMEOUT, "agent did not acknowledge its identity within "
-                    + readyTimeout.toMillis() + " ms; console tail:\n" + vm.console().tail(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while waiting for the clone's agent");
-        } catch (TemplateException e) {
-            throw e;
-        } catch (Exception e) {
-            throw GuestStops.beforeHello(vm, "clone failed before its agent was ready", e);
-        }
-    }
 
     /** The agent must report the identity it was given, byte for byte, and prove it read the new seed. */
     static void checkReport(Identity given, long generation, byte[] seed, IdentityReport report) {

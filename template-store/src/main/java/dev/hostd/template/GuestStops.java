@@ -1,6 +1,9 @@
 package dev.hostd.template;
 
+import dev.hostd.vmm.agent.IdentityReport;
 import dev.hostd.vmm.machine.MicroVm;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -16,6 +19,24 @@ final class GuestStops {
     private static final long STOP_WAIT_SECONDS = 5;
 
     private GuestStops() {}
+
+    /**
+     * Waits for the agent's HELLO. A VM that stops fails the future (its agent endpoint closes), so
+     * no second future is needed to notice a crash; the report then names the VM's own failure.
+     */
+    static IdentityReport awaitHello(MicroVm vm, CompletableFuture<IdentityReport> hello, Duration timeout, String who) {
+        try {
+            return hello.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new TemplateException(TemplateException.Kind.TIMEOUT, "the " + who + "'s agent did not say hello within "
+                    + timeout.toMillis() + " ms; console tail:\n" + vm.console().tail(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while waiting for the " + who + "'s agent");
+        } catch (ExecutionException e) {
+            throw beforeHello(vm, "the " + who + " stopped before its agent said hello", e.getCause());
+        }
+    }
 
     static TemplateException beforeHello(MicroVm vm, String what, Throwable fallback) {
         Throwable vmFailure = failureOf(vm);

@@ -7,6 +7,7 @@ import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.machine.MicroVm;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,19 +58,17 @@ public final class Sandbox implements AutoCloseable {
     public InvokeResult invoke(String function, byte[] argument, Duration timeout) {
         CompletableFuture<InvokeResult> result = vm.agent().invoke(function, argument);
         try {
-            CompletableFuture.anyOf(result, vm.stopped()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (!result.isDone()) {
-                throw new TemplateException(TemplateException.Kind.GUEST_FAILURE, "sandbox " + id() + " stopped during '" + function + "'");
-            }
-            return result.join();
+            // A VM that stops fails the result (its agent endpoint closes): no second future to wait on.
+            return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             throw new TemplateException(TemplateException.Kind.TIMEOUT, "sandbox " + id() + " did not answer '" + function
                     + "' within " + timeout.toMillis() + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while invoking '" + function + "'");
-        } catch (Exception e) {
-            throw Errors.wrap("invoking '" + function + "' in sandbox " + id() + " failed", e);
+        } catch (ExecutionException e) {
+            Throwable cause = vm.stopped().isCompletedExceptionally() ? vm.stopped().exceptionNow() : e.getCause();
+            throw Errors.wrap("invoking '" + function + "' in sandbox " + id() + " failed", cause);
         }
     }
 

@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Builds a Basepoint in a directory: boots the guest with its RAM in {@code <dir>/memory}
@@ -58,7 +57,7 @@ final class TemplateBuilder {
             IdentityPage.write(vm.memory(), TEMPLATE_IDENTITY, 1, seed, Clock.nowNanos());
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
-            IdentityReport report = awaitHello(vm, hello);
+            IdentityReport report = GuestStops.awaitHello(vm, hello, readyTimeout, "template guest");
             if (report.generation() != 1 || !report.sandboxId().equals(TEMPLATE_IDENTITY.sandboxId())) {
                 throw new TemplateException(TemplateException.Kind.GUEST_FAILURE,
                         "guest agent reported identity generation " + report.generation() + " for '" + report.sandboxId() + "', expected 1 for 'basepoint'");
@@ -81,25 +80,6 @@ final class TemplateBuilder {
         return state;
     }
 
-    private IdentityReport awaitHello(MicroVm vm, CompletableFuture<IdentityReport> hello) {
-        try {
-            CompletableFuture.anyOf(hello, vm.stopped()).get(readyTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (!hello.isDone()) {
-                throw GuestStops.beforeHello(vm, "guest stopped before its agent said hello", null);
-            }
-            return hello.join();
-        } catch (TimeoutException e) {
-            throw new TemplateException(TemplateException.Kind.TIMEOUT, "guest agent did not say hello within "
-                    + readyTimeout.toMillis() + " ms; console tail:\n" + vm.console().tail(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while waiting for the guest agent");
-        } catch (TemplateException e) {
-            throw e;
-        } catch (Exception e) {
-            throw GuestStops.beforeHello(vm, "guest failed before its agent was ready", e);
-        }
-    }
 
     static String sha256(byte[] bytes) {
         try {
