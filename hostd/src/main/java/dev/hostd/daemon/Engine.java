@@ -96,6 +96,7 @@ public final class Engine implements GracefulShutdownCapable {
         this.systemd = systemd;
         try {
             Files.createDirectories(config.stateDir());
+            Files.createDirectories(config.imageDir());
         } catch (IOException e) {
             throw new IllegalStateException("cannot create state directory hostd.state-dir=" + config.stateDir() + ": " + e, e);
         }
@@ -269,7 +270,7 @@ public final class Engine implements GracefulShutdownCapable {
         });
     }
 
-    private static byte[] image(String image) {
+    private byte[] image(String image) {
         if (image == null || image.isEmpty()) {
             throw new ApiException(ProblemCode.INVALID_INPUT, "image must be \"" + TEST_GUEST + "\" or an absolute path to a guest ELF");
         }
@@ -281,6 +282,12 @@ public final class Engine implements GracefulShutdownCapable {
             throw new ApiException(ProblemCode.INVALID_INPUT, "image '" + image + "' must be \"" + TEST_GUEST + "\" or an absolute, normalized path");
         }
         try {
+            // The daemon runs as root: only files under the image directory may be read through the API.
+            Path dir = config.imageDir().toRealPath();
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || !p.toRealPath().startsWith(dir)) {
+                throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is not a file under " + dir
+                        + " (" + HostdConfig.IMAGE_DIR_KEY + "): copy guest images there");
+            }
             if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                 throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is not a regular file");
             }

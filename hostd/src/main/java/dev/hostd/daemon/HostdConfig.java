@@ -16,6 +16,7 @@ public final class HostdConfig {
     /** The agent's frame limit (1 MiB) less a byte and the longest function name. */
     public static final int MAX_PAYLOAD_CEILING = (1 << 20) - 256;
     public static final String MAX_SANDBOXES_KEY = "hostd.limits.max-sandboxes";
+    public static final String IMAGE_DIR_KEY = "hostd.templates.image-dir";
     public static final String MAX_PAYLOAD_KEY = "hostd.limits.max-payload-bytes";
 
     private final Path socketPath;
@@ -24,6 +25,7 @@ public final class HostdConfig {
     private final Path stateDir;
     private final Path templatesRoot;
     private final int vmsMadeAhead;
+    private final Path imageDir;
     private final Path kvmDevice;
     private final Duration readyTimeout;
     private final Duration invokeTimeout;
@@ -39,6 +41,7 @@ public final class HostdConfig {
                        @Value("${hostd.state-dir}") String stateDir,
                        @Value("${hostd.templates.root}") String templatesRoot,
                        @Value("${hostd.templates.vms-made-ahead}") int vmsMadeAhead,
+                       @Value("${hostd.templates.image-dir}") String imageDir,
                        @Value("${hostd.kvm-device}") String kvmDevice,
                        @Value("${hostd.ready-timeout}") Duration readyTimeout,
                        @Value("${hostd.invoke-timeout}") Duration invokeTimeout,
@@ -62,6 +65,7 @@ public final class HostdConfig {
             throw bad("hostd.templates.vms-made-ahead", String.valueOf(vmsMadeAhead), "expected 0..64");
         }
         this.vmsMadeAhead = vmsMadeAhead;
+        this.imageDir = absolute(IMAGE_DIR_KEY, imageDir);
         this.kvmDevice = absolute("hostd.kvm-device", kvmDevice);
         this.readyTimeout = positive("hostd.ready-timeout", readyTimeout);
         this.invokeTimeout = positive("hostd.invoke-timeout", invokeTimeout);
@@ -108,6 +112,9 @@ public final class HostdConfig {
     public String socketGroup() { return socketGroup; }
     public Path stateDir() { return stateDir; }
     public Path templatesRoot() { return templatesRoot; }
+
+    /** The only directory guest images may be read from (the daemon runs as root; the API must not read any file). */
+    public Path imageDir() { return imageDir; }
 
     /** VMs each template keeps made ahead of time (see TemplateStore.open). */
     public int vmsMadeAhead() { return vmsMadeAhead; }

@@ -188,7 +188,11 @@ class ApiIT {
         problem(404, "not-found", client.delete("/v1/templates/nope"));
 
         // a second template, from a guest ELF on disk, deleted again
-        Path elf = Files.write(dirs.base.resolve("guest.elf"), dev.hostd.guest.TestGuestImage.bytes());
+        // Only files under hostd.templates.image-dir (default <state-dir>/images) may be read.
+        Path outside = Files.write(dirs.base.resolve("guest.elf"), dev.hostd.guest.TestGuestImage.bytes());
+        JsonNode refused = problem(400, "invalid-input", client.post("/v1/templates", Map.of("id", "outside", "image", outside.toString(), "memoryMiB", 16)));
+        assertTrue(refused.path("detail").asText().contains("hostd.templates.image-dir"), refused.toString());
+        Path elf = Files.write(dirs.state.resolve("images").resolve("guest.elf"), dev.hostd.guest.TestGuestImage.bytes());
         JsonNode fromFile = expect(201, client.post("/v1/templates", Map.of("id", "it-gone", "image", elf.toString(), "memoryMiB", 16))).json();
         assertEquals(t.get("guestImageSha256").asText(), fromFile.get("guestImageSha256").asText());
         expect(204, client.delete("/v1/templates/it-gone"));

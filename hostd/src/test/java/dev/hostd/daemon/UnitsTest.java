@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** The daemon's small parts without KVM: settings, address allocation, metrics format, error mapping. */
 class UnitsTest {
     private static HostdConfig config(String socket, int maxSandboxes, int maxPayload) {
-        return new HostdConfig(socket, "0660", "hostd", "/var/lib/hostd", "/dev/shm/hostd", 4, "/dev/kvm", Duration.ofSeconds(10),
+        return new HostdConfig(socket, "0660", "hostd", "/var/lib/hostd", "/dev/shm/hostd", 4, "/var/lib/hostd/images", "/dev/kvm", Duration.ofSeconds(10),
                 Duration.ofSeconds(30), 65536, 3, Duration.ofSeconds(10), maxSandboxes, maxPayload);
     }
 
