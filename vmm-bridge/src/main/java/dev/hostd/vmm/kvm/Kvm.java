@@ -97,10 +97,6 @@ public final class Kvm extends FileDescriptor {
         return Libc.ioctl(fd(), kvm_h.KVM_CHECK_EXTENSION, capability, "KVM_CHECK_EXTENSION") > 0;
     }
 
-    public int extensionValue(int capability) {
-        return Libc.ioctl(fd(), kvm_h.KVM_CHECK_EXTENSION, capability, "KVM_CHECK_EXTENSION");
-    }
-
     public int vcpuMmapSize() {
         return vcpuMmapSize;
     }

@@ -40,11 +40,6 @@ final class VcpuThreads {
         topUpSpares();
     }
 
-    /** Threads waiting for a VM right now. */
-    int idleCount() {
-        return idle.get();
-    }
-
     /** Starts spares in the background until {@code spares} threads are idle or on their way; never blocks the caller. */
     private void topUpSpares() {
         if (idle.get() + starting.get() < spares && spawnerRunning.compareAndSet(false, true)) {

@@ -22,11 +22,6 @@ public final class ConsoleLog {
         written++;
     }
 
-    /** Total bytes ever written, including those no longer kept. */
-    public synchronized long totalBytes() {
-        return written;
-    }
-
     /** The bytes still kept, oldest first. */
     public synchronized byte[] snapshot() {
         int kept = (int) Math.min(written, ring.length);
