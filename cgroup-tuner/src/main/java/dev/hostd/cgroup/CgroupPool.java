@@ -1,7 +1,7 @@
 package dev.hostd.cgroup;
 
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -22,7 +22,8 @@ public final class CgroupPool implements AutoCloseable {
 
     private final CgroupBackend backend;
     private final int target, maxIdle;
-    private final ConcurrentLinkedQueue<Slot> idle = new ConcurrentLinkedQueue<>();
+    /** Released groups go to the front (their limits are likely what the next lease asks for), new ones to the back. */
+    private final ConcurrentLinkedDeque<Slot> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger(), leased = new AtomicInteger(), names = new AtomicInteger();
     private final AtomicLong freshCreates = new AtomicLong();
     private final Thread filler;
@@ -108,7 +109,7 @@ public final class CgroupPool implements AutoCloseable {
         if (closed) {
             throw CgroupException.unavailable("lease cgroup", "the cgroup pool is closed");
         }
-        Slot slot = idle.poll();
+        Slot slot = idle.pollFirst();
         if (slot != null) {
             idleCount.decrementAndGet();
             if (filler != null) {
@@ -137,7 +138,7 @@ public final class CgroupPool implements AutoCloseable {
     void release(Slot slot) {
         leased.decrementAndGet();
         if (!closed && idleCount.get() < maxIdle) {
-            idle.add(slot);
+            idle.addFirst(slot);
             idleCount.incrementAndGet();
         } else {
             backend.remove(slot.name);
