@@ -105,6 +105,7 @@ public final class CgroupFiles {
             case 22 -> "EINVAL";
             case 28 -> "ENOSPC";
             case 30 -> "EROFS";
+            case 34 -> "ERANGE";
             case 39 -> "ENOTEMPTY";
             case 95 -> "EOPNOTSUPP";
             default -> "errno " + errno;
