@@ -148,10 +148,19 @@ public final class CgroupPool implements AutoCloseable {
         }
     }
 
+    /** From {@link SandboxCgroup#close()}: the group is broken or gone; it is not pooled again. */
+    void discard(Slot slot) {
+        leased.decrementAndGet();
+        removeQuietly(slot);
+    }
+
     private void removeQuietly(Slot slot) {
         try {
-            emptyQuietly(slot.name);
-            backend.remove(slot.name);
+            try {
+                emptyQuietly(slot.name);
+            } finally {
+                backend.remove(slot.name);
+            }
         } catch (CgroupException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot remove cgroup {0}: {1}", slot.name, e.getMessage());
         }

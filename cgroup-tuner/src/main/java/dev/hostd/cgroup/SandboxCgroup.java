@@ -77,7 +77,14 @@ public final class SandboxCgroup implements VcpuThreadBinding, AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        int[] left = threadIds();
+        int[] left;
+        try {
+            left = threadIds();
+        } catch (CgroupException e) {
+            LOG.log(System.Logger.Level.WARNING, "cgroup {0} of sandbox {1} is gone: {2}", slot.name, sandboxId, e.getMessage());
+            pool.discard(slot);
+            return;
+        }
         for (int tid : left) {
             LOG.log(System.Logger.Level.WARNING, "thread {0} still in cgroup {1} of sandbox {2}: moving it out", tid, slot.name, sandboxId);
             unbind(tid);

@@ -96,6 +96,17 @@ final class TestThreads {
         return left;
     }
 
+    /** Thread names (comm) of {@code tids}, for messages. */
+    static List<String> names(int[] tids) {
+        return java.util.Arrays.stream(tids).mapToObj(t -> {
+            try {
+                return t + "=" + Files.readString(Path.of("/proc/self/task/" + t + "/comm")).trim();
+            } catch (IOException e) {
+                return t + "=?";
+            }
+        }).toList();
+    }
+
     static String random() {
         return "hostd-it-" + Long.toHexString(System.nanoTime() & 0xffffffL);
     }
