@@ -15,7 +15,8 @@ import java.util.concurrent.locks.LockSupport;
  * (or is removed when {@code maxIdle} are idle already).
  *
  * <p>The pool owns its container: at start it removes every group found there (moving out any
- * thread first), because no sandbox outlives the hostd process that made it; see {@link #reconcile}.
+ * thread of this process first), because no sandbox outlives the hostd process that made it; a group
+ * with a thread of another live process is left alone; see {@link #reconcile}.
  */
 public final class CgroupPool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CgroupPool.class.getName());
@@ -76,12 +77,23 @@ public final class CgroupPool implements AutoCloseable {
             if (keep.contains(g) || pooled.contains(g)) {
                 continue;
             }
+            int[] foreign = java.util.Arrays.stream(backend.threads(g)).filter(tid -> !ownThread(tid)).toArray();
+            if (foreign.length > 0) {
+                // Another live process uses this container (a second hostd with the same container name): not ours to touch.
+                LOG.log(System.Logger.Level.WARNING, "cgroup {0} holds threads of another process ({1}): left alone; give each hostd its own container",
+                        g, java.util.Arrays.toString(foreign));
+                continue;
+            }
             emptyQuietly(g);
             if (backend.remove(g)) {
                 removed++;
             }
         }
         return removed;
+    }
+
+    private static boolean ownThread(int tid) {
+        return java.nio.file.Files.exists(java.nio.file.Path.of("/proc/self/task/" + tid));
     }
 
     /** Moves every thread of group {@code g} home; a thread that ended meanwhile is no error. */

@@ -80,13 +80,18 @@ class CgroupV2FakeTreeTest {
 
     @Test
     void thePoolReusesGroupsRemovesLeftoversAndLeavesNothingWhenClosed() throws Exception {
-        FakeCgroup2Tree tree = new FakeCgroup2Tree(root, "cpu", 100, 101, 102);
+        int own = TestThreads.currentTid(); // reconcile moves only this process's threads
+        FakeCgroup2Tree tree = new FakeCgroup2Tree(root, "cpu", 100, 101, own, 1);
         CgroupV2 v2 = backend(tree);
         v2.create("stale");
-        v2.attach("stale", 102); // a group of an earlier hostd, a thread still in it
+        v2.attach("stale", own); // a group nobody leased, one of our threads still in it
+        v2.create("foreign");
+        v2.attach("foreign", 1); // pid 1 is no thread of ours: another process uses this container
         try (CgroupPool pool = new CgroupPool(v2, 2, 4)) {
             assertFalse(v2.groups().contains("stale"), "reconciled away: " + v2.groups());
-            assertArrayEquals(new int[] {100, 101, 102}, rootThreads(tree), "the stale group's thread moved home");
+            assertTrue(v2.groups().contains("foreign"), "another process's group is left alone: " + v2.groups());
+            v2.detach(1);
+            assertEquals(1, pool.reconcile(java.util.Set.of()), "once empty it goes");
             SandboxCgroup a = pool.lease("sbx-a", CpuLimits.percentOfCpu(20, 100));
             a.bind(101);
             assertArrayEquals(new int[] {101}, a.threadIds());
@@ -101,7 +106,7 @@ class CgroupV2FakeTreeTest {
             assertEquals(0, b.cpuUsageNanos(), "usage counts from the lease, not from the group's first use");
             b.bind(101);
             b.close(); // the thread is still in it: moved out, not leaked
-            assertArrayEquals(new int[] {100, 101, 102}, rootThreads(tree));
+            assertArrayEquals(java.util.stream.IntStream.of(1, 100, 101, own).sorted().toArray(), rootThreads(tree));
             c.close();
         }
         assertFalse(Files.exists(root.resolve("sandboxes")), "container removed with the pool");

@@ -81,6 +81,7 @@ public final class Engine implements GracefulShutdownCapable {
     private final Kvm kvm;
     private final TemplateStore store;
     private final Cloner cloner;
+    private final SandboxCgroups cgroups;
     private final Map<String, Live> sandboxes = new ConcurrentHashMap<>();
     private final AtomicInteger reserved = new AtomicInteger();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -90,8 +91,9 @@ public final class Engine implements GracefulShutdownCapable {
     private volatile Phase phase = Phase.STARTING;
     private volatile String phaseDetail = "adopting templates";
 
-    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd) {
+    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups) {
         this.config = config;
+        this.cgroups = cgroups;
         this.metrics = metrics;
         this.systemd = systemd;
         try {
@@ -232,6 +234,7 @@ public final class Engine implements GracefulShutdownCapable {
         } catch (RuntimeException e) {
             LOG.warn("closing sandbox {} failed: {}", l.sandbox.id(), e.getMessage());
         } finally {
+            cgroups.release(l.sandbox.id());
             ips.release(l.sandbox.identity().tenantId(), l.ipv4);
             reserved.decrementAndGet();
         }
@@ -372,7 +375,13 @@ public final class Engine implements GracefulShutdownCapable {
                 }
                 Identity identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 long t0 = System.nanoTime();
-                Sandbox sandbox = cloner.clone(template, identity);
+                Sandbox sandbox;
+                try {
+                    sandbox = cloner.clone(template, identity, cgroups.lease(id));
+                } catch (RuntimeException e) {
+                    cgroups.release(id);
+                    throw e;
+                }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.cloneSeconds(seconds);
                 Live live = new Live(sandbox, Instant.now(), seconds * 1000, ip);
