@@ -1,5 +1,6 @@
 package dev.hostd.daemon;
 
+import dev.hostd.cgroup.SandboxCgroup;
 import dev.hostd.guest.TestGuestImage;
 import dev.hostd.template.Cloner;
 import dev.hostd.template.Sandbox;
@@ -375,11 +376,12 @@ public final class Engine implements GracefulShutdownCapable {
                 }
                 Identity identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 long t0 = System.nanoTime();
+                SandboxCgroup cgroup = cgroups.lease(id); // null when hostd.cgroups.enabled is false
                 Sandbox sandbox;
                 try {
-                    sandbox = cloner.clone(template, identity, cgroups.lease(id));
+                    sandbox = cloner.clone(template, identity, cgroup);
                 } catch (RuntimeException e) {
-                    cgroups.release(id);
+                    cgroups.release(id, cgroup);
                     throw e;
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;

@@ -53,24 +53,39 @@ public final class SandboxCgroups implements AutoCloseable {
         if (pool == null) {
             return null;
         }
+        SandboxCgroup cg;
         try {
-            SandboxCgroup cg = pool.lease(id, defaults);
-            leased.put(id, cg);
-            return cg;
+            cg = pool.lease(id, defaults);
         } catch (CgroupException e) {
             throw new ApiException(e.invalidInput() ? ProblemCode.INVALID_INPUT : ProblemCode.HOST_UNAVAILABLE, e.getMessage());
         }
+        if (leased.putIfAbsent(id, cg) != null) {
+            closeQuietly(id, cg);
+            throw new ApiException(ProblemCode.CONFLICT, "sandbox id " + id + " is already in use");
+        }
+        return cg;
     }
 
-    /** After the sandbox's VM is closed (or its clone failed): the group goes back to the pool. */
+    /** After the sandbox's VM is closed: its group goes back to the pool. */
     void release(String id) {
         SandboxCgroup cg = leased.remove(id);
         if (cg != null) {
-            try {
-                cg.close();
-            } catch (CgroupException e) {
-                LOG.warn("releasing the cgroup of sandbox {} failed: {}", id, e.getMessage());
-            }
+            closeQuietly(id, cg);
+        }
+    }
+
+    /** After a failed clone: releases exactly this lease (another sandbox may hold the id). */
+    void release(String id, SandboxCgroup cg) {
+        if (cg != null && leased.remove(id, cg)) {
+            closeQuietly(id, cg);
+        }
+    }
+
+    private static void closeQuietly(String id, SandboxCgroup cg) {
+        try {
+            cg.close();
+        } catch (CgroupException e) {
+            LOG.warn("releasing the cgroup of sandbox {} failed: {}", id, e.getMessage());
         }
     }
 
