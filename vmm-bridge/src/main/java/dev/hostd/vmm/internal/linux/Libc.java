@@ -43,7 +43,6 @@ public final class Libc {
     private static final MethodHandle FTRUNCATE = Native.downcallWithErrno("ftruncate", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
     private static final MethodHandle EVENTFD = Native.downcallWithErrno("eventfd", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     private static final MethodHandle PTHREAD_SELF = Native.downcall("pthread_self", FunctionDescriptor.of(C_LONG));
-    private static final MethodHandle GETTID = Native.downcall("gettid", FunctionDescriptor.of(C_INT));
     private static final MethodHandle PTHREAD_KILL = Native.downcall("pthread_kill", FunctionDescriptor.of(C_INT, C_LONG, C_INT));
     private static final MethodHandle PTHREAD_SIGMASK = Native.downcall("pthread_sigmask", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
     private static final MethodHandle SIGTIMEDWAIT = Native.downcallWithErrno("sigtimedwait", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER));
@@ -211,15 +210,6 @@ public final class Libc {
             return (long) PTHREAD_SELF.invokeExact();
         } catch (Throwable t) {
             throw unexpected("pthread_self", t);
-        }
-    }
-
-    /** The calling thread's Linux thread id (what /proc/PID/task/ and cgroup files name); cannot fail. */
-    public static int gettid() {
-        try {
-            return (int) GETTID.invokeExact();
-        } catch (Throwable t) {
-            throw unexpected("gettid", t);
         }
     }
 
