@@ -5,6 +5,7 @@ import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.MicroVm;
+import dev.hostd.vmm.machine.VcpuThreadBinding;
 import dev.hostd.vmm.machine.VmShell;
 import dev.hostd.vmm.memory.MemoryMapping;
 import java.security.MessageDigest;
@@ -38,6 +39,15 @@ public final class Cloner {
     }
 
     public Sandbox clone(Template template, Identity identity) {
+        return clone(template, identity, null);
+    }
+
+    /**
+     * A clone whose vCPU threads are handed to {@code vcpuThreads} (e.g. the sandbox's cgroup)
+     * after the restore and before the guest runs its first instruction, so its CPU limits hold
+     * from the start. Null for none. On failure the threads are unbound before this throws.
+     */
+    public Sandbox clone(Template template, Identity identity, VcpuThreadBinding vcpuThreads) {
         identities.reserve(identity);
         MicroVm vm = null;
         try {
@@ -49,6 +59,9 @@ public final class Cloner {
             random.nextBytes(seed);
             long generation = IdentityPage.generation(vm.memory()) + 1;
             IdentityPage.write(vm.memory(), identity, generation, seed, Clock.nowNanos());
+            if (vcpuThreads != null) {
+                vm.bindVcpuThreads(vcpuThreads);
+            }
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
             IdentityReport report = GuestStops.awaitHello(vm, hello, readyTimeout, "clone");

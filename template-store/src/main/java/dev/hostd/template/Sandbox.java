@@ -72,6 +72,19 @@ public final class Sandbox implements AutoCloseable {
         }
     }
 
+    /** Linux thread ids of the sandbox's vCPU threads; the same across pause and resume. */
+    public int[] vcpuThreadIds() {
+        return vm.vcpuThreadIds();
+    }
+
+    /**
+     * Host memory that is this sandbox's own: the guest-RAM pages it (or the VMM, for its identity)
+     * wrote, which are private copies; pages it only read are the template's, shared by every clone.
+     */
+    public long privateMemoryBytes() {
+        return vm.privateMemoryBytes();
+    }
+
     public void pause() {
         vm.pause();
     }
