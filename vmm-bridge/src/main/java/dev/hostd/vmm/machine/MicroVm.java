@@ -82,7 +82,7 @@ public final class MicroVm implements AutoCloseable, ExitContext {
                 throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM", "the VM was made "
                         + (shell.irqchip() ? "with" : "without") + " an in-kernel irqchip, the machine needs the opposite");
             }
-            if (netAttachment != null && !config.net()) {
+            if (netAttachment != null && netAttachment.tap() != null && !config.net()) {
                 throw new VmmException(VmmException.Kind.INVALID_INPUT, "create VM", "a TAP was given but the machine has no network device");
             }
             shell.take();
@@ -188,7 +188,7 @@ public final class MicroVm implements AutoCloseable, ExitContext {
             vm.cpuid = saved.vcpus().getFirst().cpuidEntries();
             image.restoreVcpu(vm.vcpu.fd());
             vm.restoreDevices(saved.devices());
-            if (net != null && net.mac() != null) {
+            if (net != null && net.mac() != null && vm.net != null) {
                 vm.net.setMac(net.mac());
             }
             vm.startPaused();
