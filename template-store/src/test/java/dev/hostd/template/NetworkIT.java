@@ -15,6 +15,7 @@ import dev.hostd.vmm.device.net.NetnsThread;
 import dev.hostd.vmm.device.net.Tap;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.testing.TestNetns;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;

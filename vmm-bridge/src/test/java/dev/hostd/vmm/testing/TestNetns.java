@@ -1,4 +1,4 @@
-package dev.hostd.template;
+package dev.hostd.vmm.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,12 +12,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A network namespace a test creates with iproute2 and deletes in {@link #close()} (which also
  * removes every interface still in it). Test traffic stays inside it; addresses are from
- * 198.18.0.0/15.
+ * 198.18.0.0/15. Shared with other modules' tests through vmm-bridge's test jar.
  */
-final class TestNetns implements AutoCloseable {
+public final class TestNetns implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
-    final String name;
-    final Path path;
+    public final String name;
+    public final Path path;
 
     private TestNetns(String name) {
         this.name = name;
@@ -25,7 +25,7 @@ final class TestNetns implements AutoCloseable {
     }
 
     /** Why namespaces cannot be made here, or null if they can. */
-    static String unavailableBecause() {
+    public static String unavailableBecause() {
         if (!"root".equals(System.getProperty("user.name"))) {
             return "network namespaces need root";
         }
@@ -40,20 +40,20 @@ final class TestNetns implements AutoCloseable {
         return null;
     }
 
-    static TestNetns create(String prefix) {
+    public static TestNetns create(String prefix) {
         TestNetns ns = new TestNetns(prefix + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet());
         run(List.of("ip", "netns", "add", ns.name));
         return ns;
     }
 
     /** Runs {@code command} inside the namespace; returns its output, throws with its stderr if it fails. */
-    String exec(String... command) {
+    public String exec(String... command) {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
         full.addAll(List.of(command));
         return run(full);
     }
 
-    static String run(List<String> command) {
+    public static String run(List<String> command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
