@@ -34,12 +34,16 @@ static int poll_until(int (*done)(void), uint64_t timeout_ns) {
     uint64_t end = now_ns() + timeout_ns;
     for (;;) {
         net_poll();
-        net_flush();
+        /* The device fills rx buffers during a notify exit too: after one, look again before sleeping,
+         * or a reply delivered then would wait for the timer. */
+        int kicked = net_flush();
         if (done())
             return 1;
         uint64_t now = now_ns();
         if (now >= end)
             return 0;
+        if (kicked)
+            continue;
         uint64_t us = (end - now) / 1000 + 1;
         outl(PORT_WAIT_TIMED, us > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)us);
     }

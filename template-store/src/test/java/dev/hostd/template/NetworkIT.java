@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hostd.guest.TestGuestImage;
+import dev.hostd.guest.TestGuestNet;
+import dev.hostd.guest.TestGuestNet.Flood;
+import dev.hostd.guest.TestGuestNet.Replies;
 import dev.hostd.vmm.agent.InvokeResult;
 import dev.hostd.vmm.device.net.NetStats;
 import dev.hostd.vmm.device.net.NetnsThread;
@@ -19,7 +22,6 @@ import dev.hostd.vmm.testing.TestNetns;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,7 +49,6 @@ import org.junit.jupiter.api.io.TempDir;
 class NetworkIT {
     static final Duration WAIT = Duration.ofSeconds(20);
     static final byte[] GATEWAY = {(byte) 198, 18, 0, 1};
-    static final int LOST = -1;
     @TempDir
     static Path root;
     static Kvm kvm;
@@ -112,11 +113,11 @@ class NetworkIT {
     void aGuestPingsTheNamespaceAndAnswersPingsForItsAddress() throws Exception {
         Identity id = TestIdentities.number(21);
         try (Sandbox s = sandbox(21)) {
-            int[] ping = ping(s, GATEWAY, 3);
-            assertEquals(3, ping[0], "sent");
-            assertEquals(3, ping[1], "replies from the namespace's kernel");
+            Replies ping = ping(s, GATEWAY, 3);
+            assertEquals(3, ping.sent(), "sent");
+            assertEquals(3, ping.received(), "replies from the namespace's kernel");
             for (int i = 0; i < 3; i++) {
-                assertNotEquals(LOST, ping[2 + i], "echo " + i + " answered");
+                assertNotEquals(TestGuestNet.LOST, ping.rttNanos()[i], "echo " + i + " answered");
             }
             // The namespace's kernel pings the guest (ICMP from a raw socket opened in the namespace).
             InetAddress guest = InetAddress.getByAddress(id.ipv4());
@@ -151,16 +152,13 @@ class NetworkIT {
                 }
             });
             byte[] payload = "hello from the guest, over UDP".getBytes(StandardCharsets.UTF_8);
-            ByteBuffer out = udp(s, GATEWAY, 7777, 3, payload);
-            int sent = out.getInt(), received = out.getInt();
-            assertEquals(3, sent);
-            assertEquals(3, received, "every datagram echoed");
-            for (int i = 0; i < sent; i++) {
-                assertNotEquals(LOST, out.getInt(), "reply " + i);
+            Replies udp = invoke(s, TestGuestNet.UDP, TestGuestNet.udp(GATEWAY, 7777, 3, payload), Replies::parseUdp);
+            assertEquals(3, udp.sent());
+            assertEquals(3, udp.received(), "every datagram echoed");
+            for (int i = 0; i < 3; i++) {
+                assertNotEquals(TestGuestNet.LOST, udp.rttNanos()[i], "reply " + i);
             }
-            byte[] last = new byte[Short.toUnsignedInt(out.getShort())];
-            out.get(last);
-            assertArrayEquals(payload, last, "the echoed bytes");
+            assertArrayEquals(payload, udp.lastReply(), "the echoed bytes");
             assertArrayEquals(id.ipv4(), client.get().getAddress().getAddress(), "the server saw the identity's address");
             server.close();
             echo.join(5000);
@@ -171,8 +169,8 @@ class NetworkIT {
     void clonesOfOneTemplateEachUseTheirOwnIdentityOnTheWire() throws Exception {
         drain();
         try (Sandbox a = sandbox(23); Sandbox b = sandbox(24)) {
-            assertEquals(1, ping(a, GATEWAY, 1)[1]);
-            assertEquals(1, ping(b, GATEWAY, 1)[1]);
+            assertEquals(1, ping(a, GATEWAY, 1).received());
+            assertEquals(1, ping(b, GATEWAY, 1).received());
             // The guests' ARP requests are broadcasts: the bridge floods them to the injector TAP too.
             List<byte[]> arps = captured(f -> etherType(f) == 0x0806);
             List<String> senders = arps.stream().map(f -> Identity.formatMac(Arrays.copyOfRange(f, 22, 28)) + " "
@@ -194,15 +192,16 @@ class NetworkIT {
     void malformedFramesFromTheTapAreDroppedAndTheDeviceKeepsWorking() {
         Identity id = TestIdentities.number(25);
         try (Sandbox s = sandbox(25)) {
-            assertEquals(1, ping(s, GATEWAY, 1)[1], "working before");
+            assertEquals(1, ping(s, GATEWAY, 1).received(), "working before");
             long rxBefore = s.netStats().orElseThrow().rxFrames();
             List<byte[]> bad = malformedFrames(id.mac(), id.ipv4());
             for (byte[] f : bad) {
                 injector.writeFrame(f);
             }
             // Ping again: the guest went through every queued frame first (the TAP is FIFO).
-            int[] after = ping(s, GATEWAY, 3);
-            assertEquals(3, after[1], "still answering after " + bad.size() + " malformed frames");
+            Replies after = ping(s, GATEWAY, 3);
+            assertEquals(3, after.received(), "still answering after " + bad.size() + " malformed frames: " + after
+                    + ", device " + s.netStats().orElseThrow() + ", neighbours " + ns.exec("ip", "neigh"));
             NetStats stats = s.netStats().orElseThrow();
             assertTrue(stats.rxFrames() - rxBefore >= bad.size() / 2,
                     "the malformed frames reached the guest (" + (stats.rxFrames() - rxBefore) + " of " + bad.size() + ")");
@@ -230,13 +229,9 @@ class NetworkIT {
                 }
             });
             int count = 20_000, size = 1000;
-            InvokeResult r = s.invoke("udpflood", ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN)
-                    .put(GATEWAY).putShort((short) 9999).putShort((short) size).putInt(count).array(), WAIT);
-            assertTrue(r.ok(), r.statusName());
-            ByteBuffer out = ByteBuffer.wrap(r.output()).order(ByteOrder.LITTLE_ENDIAN);
-            long sent = out.getLong(), nanos = out.getLong();
-            assertEquals(count, sent);
-            assertTrue(nanos > 0);
+            Flood flood = invoke(s, TestGuestNet.UDP_FLOOD, TestGuestNet.udpFlood(GATEWAY, 9999, size, count), Flood::parse);
+            assertEquals(count, flood.sent());
+            assertTrue(flood.elapsedNanos() > 0);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (got.get() == 0 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
@@ -245,7 +240,7 @@ class NetworkIT {
             NetStats stats = s.netStats().orElseThrow();
             assertTrue(stats.txFrames() >= count, "device sent " + stats.txFrames());
             System.out.printf("udpflood: %d datagrams of %d bytes in %.1f ms: %.0f packets/s, %.1f Mbit/s payload; sink got %d%n",
-                    sent, size, nanos / 1e6, sent * 1e9 / nanos, sent * size * 8 * 1e3 / nanos, got.get());
+                    flood.sent(), size, flood.elapsedNanos() / 1e6, flood.packetsPerSecond(), flood.payloadMbitPerSecond(size), got.get());
             sink.close();
             counter.join(5000);
         }
@@ -267,28 +262,14 @@ class NetworkIT {
 
     // ---- helpers ----
 
-    /** {@code ping}: sent, received, then one RTT in ns per sent echo ({@link #LOST} if none came). */
-    static int[] ping(Sandbox s, byte[] ip, int count) {
-        InvokeResult r = s.invoke("ping", ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).put(ip).putInt(count).array(), WAIT);
-        assertTrue(r.ok(), r.statusName());
-        ByteBuffer b = ByteBuffer.wrap(r.output()).order(ByteOrder.LITTLE_ENDIAN);
-        int sent = b.getInt();
-        int[] out = new int[2 + sent];
-        out[0] = sent;
-        out[1] = b.getInt();
-        for (int i = 0; i < sent; i++) {
-            out[2 + i] = b.getInt();
-        }
-        assertFalse(b.hasRemaining());
-        return out;
+    static Replies ping(Sandbox s, byte[] ip, int count) {
+        return invoke(s, TestGuestNet.PING, TestGuestNet.ping(ip, count), Replies::parsePing);
     }
 
-    static ByteBuffer udp(Sandbox s, byte[] ip, int port, int count, byte[] payload) {
-        byte[] arg = ByteBuffer.allocate(8 + payload.length).order(ByteOrder.LITTLE_ENDIAN)
-                .put(ip).putShort((short) port).putShort((short) count).put(payload).array();
-        InvokeResult r = s.invoke("udp", arg, WAIT);
-        assertTrue(r.ok(), r.statusName());
-        return ByteBuffer.wrap(r.output()).order(ByteOrder.LITTLE_ENDIAN);
+    static <T> T invoke(Sandbox s, String function, byte[] argument, java.util.function.Function<byte[], T> parse) {
+        InvokeResult r = s.invoke(function, argument, WAIT);
+        assertTrue(r.ok(), function + ": " + r.statusName());
+        return parse.apply(r.output());
     }
 
     static void drain() {
