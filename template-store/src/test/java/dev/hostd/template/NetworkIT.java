@@ -260,6 +260,28 @@ class NetworkIT {
         assertThrows(IllegalStateException.class, () -> ns.exec("ip", "link", "show", "vtap28"), "and the TAP was closed");
     }
 
+    @Test
+    void cloneAndDeleteCyclesWithTapsLeaveNoFdOrTapBehind() throws Exception {
+        for (int i = 0; i < 5; i++) { // the JVM settles its own lazily made resources first
+            try (Sandbox s = sandbox(100 + i)) {
+                assertEquals(1, ping(s, GATEWAY, 1).received());
+            }
+        }
+        ProcessResources before = ProcessResources.now(template.directory());
+        for (int i = 0; i < 60; i++) {
+            try (Sandbox s = sandbox(110 + i % 30)) {
+                if (i % 20 == 0) {
+                    assertEquals(1, ping(s, GATEWAY, 1).received(), "cycle " + i);
+                }
+            }
+        }
+        ProcessResources after = ProcessResources.now(template.directory());
+        assertEquals(before.fds(), after.fds(), "open fds (TAPs included): " + before + " -> " + after);
+        assertEquals(0, after.vcpuThreads(), "vCPU threads");
+        String links = ns.exec("ip", "-o", "link", "show");
+        assertFalse(links.contains("vtap1"), "every sandbox's TAP is gone: " + links);
+    }
+
     // ---- helpers ----
 
     static Replies ping(Sandbox s, byte[] ip, int count) {
