@@ -2,10 +2,12 @@ package dev.hostd.template;
 
 import dev.hostd.vmm.agent.IdentityReport;
 import dev.hostd.vmm.agent.InvokeResult;
+import dev.hostd.vmm.device.net.NetStats;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.machine.MicroVm;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +50,11 @@ public final class Sandbox implements AutoCloseable {
 
     public ConsoleLog console() {
         return vm.console();
+    }
+
+    /** Counters of the sandbox's network device, if it has one. */
+    public Optional<NetStats> netStats() {
+        return vm.netStats();
     }
 
     public MicroVm.State state() {
