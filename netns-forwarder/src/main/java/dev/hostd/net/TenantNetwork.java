@@ -1,0 +1,295 @@
+package dev.hostd.net;
+
+import dev.hostd.net.internal.LibNftables;
+import dev.hostd.net.internal.Libc;
+import dev.hostd.net.internal.NetnsThread;
+import dev.hostd.net.internal.RtnetlinkSocket;
+import dev.hostd.net.internal.Tun;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One tenant's namespace: a bridge {@code hbr} whose ports are the sandboxes' TAPs and the VXLAN
+ * device {@code hv<vni>} (made in the underlay namespace, so its UDP socket sends over the shared
+ * ENI, then moved here). Owns the namespace thread and everything opened on it: the rtnetlink
+ * socket, the libnftables context, the pooled and attached TAP fds. All work on those runs on the
+ * namespace thread, which also serialises it.
+ */
+final class TenantNetwork implements AutoCloseable {
+    static final String BRIDGE = "hbr";
+
+    private record Tap(String name, int fd) {}
+
+    private final ForwarderConfig config;
+    private final TenantSpec spec;
+    private final String namespace;
+    private final String tapTag;
+    private final NetnsThread thread;
+    private final AddressAllocator allocator;
+    // touched only on the namespace thread:
+    private RtnetlinkSocket netlink;
+    private LibNftables nft;
+    private int bridgeIndex;
+    private long tapSerial;
+    private final ArrayDeque<Tap> pool = new ArrayDeque<>();
+    private final Map<String, Tap> attached = new HashMap<>();
+
+    private TenantNetwork(ForwarderConfig config, TenantSpec spec, String namespace, String tapTag, NetnsThread thread, RandomGenerator random) {
+        this.config = config;
+        this.spec = spec;
+        this.namespace = namespace;
+        this.tapTag = tapTag;
+        this.thread = thread;
+        this.allocator = new AddressAllocator(spec, random);
+    }
+
+    /** Makes (or adopts, after a restart) the tenant's namespace, bridge, VXLAN device and base rules. */
+    static TenantNetwork create(ForwarderConfig config, TenantSpec spec, String tapTag, RandomGenerator random) {
+        String ns = config.namespacePrefix() + spec.tenantId();
+        boolean made = false;
+        if (!Files.exists(Path.of("/run/netns", ns))) {
+            IpRoute.ip(null, "netns", "add", ns);
+            made = true;
+        }
+        NetnsThread thread = null;
+        try {
+            thread = NetnsThread.enter(ns);
+            String vxlan = "hv" + spec.vni();
+            if (!IpRoute.linkExists(ns, BRIDGE)) {
+                IpRoute.ip(ns, "link", "add", BRIDGE, "type", "bridge");
+            }
+            if (!IpRoute.linkExists(ns, vxlan)) {
+                IpRoute.ip(config.underlayNamespace(), "link", "add", vxlan, "mtu", Integer.toString(config.mtu()), "type", "vxlan",
+                        "id", Integer.toString(spec.vni()), "local", Ipv4.format(config.underlayLocal()),
+                        "remote", Ipv4.format(config.gatewayUnderlay()), "dstport", Integer.toString(config.vxlanPort()));
+                IpRoute.ip(config.underlayNamespace(), "link", "set", vxlan, "netns", ns);
+            }
+            TenantNetwork tenant = new TenantNetwork(config, spec, ns, tapTag, thread, random);
+            try {
+                thread.call(() -> {
+                    tenant.setUp(vxlan);
+                    return null;
+                });
+                tenant.refill();
+            } catch (RuntimeException e) {
+                thread.call(() -> {
+                    tenant.closeNative();
+                    return null;
+                });
+                throw e;
+            }
+            return tenant;
+        } catch (RuntimeException e) {
+            if (thread != null) {
+                thread.close();
+            }
+            if (made) {
+                try {
+                    IpRoute.ip(null, "netns", "del", ns);
+                } catch (NetException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** On the namespace thread: no IPv6 (no link-local address a guest could talk to), links up, rules. */
+    private void setUp(String vxlan) throws IOException {
+        for (String conf : List.of("all", "default")) {
+            Files.writeString(Path.of("/proc/sys/net/ipv6/conf", conf, "disable_ipv6"), "1");
+        }
+        netlink = RtnetlinkSocket.open();
+        nft = LibNftables.create();
+        bridgeIndex = Libc.ifNameToIndex(BRIDGE);
+        netlink.setLink("lo", 0, 0, true);
+        netlink.setLink(vxlan, bridgeIndex, config.mtu(), true);
+        netlink.setLink(BRIDGE, 0, 0, true);
+        List<Ipv4Cidr> hosts = new ArrayList<>(config.hostAddresses());
+        hosts.add(new Ipv4Cidr(config.underlayLocal(), 32));
+        nft.run(Rules.base(hosts.stream().distinct().toList()));
+    }
+
+    TenantSpec spec() {
+        return spec;
+    }
+
+    String namespace() {
+        return namespace;
+    }
+
+    AddressAllocator allocator() {
+        return allocator;
+    }
+
+    /** Attaches a sandbox: a TAP (pooled or new) up on the bridge, its rules; returns name and fd. */
+    SandboxPort attach(Forwarder owner, String sandboxId, long bytesPerSecond) {
+        Lease lease = allocator.allocate(sandboxId);
+        try {
+            Tap tap = thread.call(() -> {
+                Tap t = pool.poll();
+                if (t == null) {
+                    t = makeTap();
+                }
+                try {
+                    nft.run(Rules.attach(t.name(), lease, bytesPerSecond));
+                    netlink.setLink(t.name(), 0, 0, true);
+                } catch (RuntimeException e) {
+                    Libc.close(t.fd());
+                    throw e;
+                }
+                attached.put(sandboxId, t);
+                return t;
+            });
+            if (config.tapPoolSize() > 0) {
+                thread.post(this::refillQuietly);
+            }
+            return new SandboxPort(owner, tap.name(), namespace, tap.fd(), lease);
+        } catch (RuntimeException e) {
+            allocator.release(sandboxId);
+            throw e;
+        }
+    }
+
+    /** Detaches a sandbox: its TAP fd closed (the kernel removes the TAP), rules and counters removed, lease freed. */
+    boolean detach(String sandboxId) {
+        boolean known = thread.call(() -> {
+            Tap t = attached.remove(sandboxId);
+            if (t == null) {
+                return false;
+            }
+            try {
+                Libc.close(t.fd());
+            } finally {
+                nft.run(Rules.detach(List.of(t.name()), sandboxId));
+            }
+            return true;
+        });
+        allocator.release(sandboxId);
+        return known;
+    }
+
+    /**
+     * Removes the rules of every sandbox not in {@code live}, attached by this process or left by an
+     * earlier one (its TAPs went with its fds); returns the ids removed.
+     */
+    Set<String> reconcile(Set<String> live) {
+        Set<String> removed = new java.util.TreeSet<>();
+        for (String id : thread.call(() -> List.copyOf(attached.keySet()))) {
+            if (!live.contains(id) && detach(id)) {
+                removed.add(id);
+            }
+        }
+        thread.call(() -> {
+            String listing = nft.run("list table " + Rules.TABLE);
+            for (String id : Rules.sandboxChains(listing)) {
+                if (!live.contains(id) && !attached.containsKey(id)) {
+                    nft.run(Rules.detach(Rules.tapsOf(listing, id), id));
+                    removed.add(id);
+                }
+            }
+            return null;
+        });
+        return removed;
+    }
+
+    DropCounters counters(String sandboxId) {
+        return thread.call(() -> {
+            String listing = nft.run("list counters table " + Rules.TABLE);
+            long[] v = new long[DropCounters.KINDS.size()];
+            for (int i = 0; i < v.length; i++) {
+                Matcher m = Pattern.compile("counter \"?sbx-" + Pattern.quote(sandboxId) + "-" + DropCounters.KINDS.get(i) + "\"? \\{\\s*packets (\\d+)").matcher(listing);
+                if (!m.find()) {
+                    throw new NetException("counters", "sandbox " + sandboxId + " has no counters in tenant " + spec.tenantId());
+                }
+                v[i] = Long.parseLong(m.group(1));
+            }
+            return new DropCounters(v[0], v[1], v[2], v[3], v[4]);
+        });
+    }
+
+    /** The "unassigned" counter: frames from TAPs that belong to no sandbox. */
+    long unassignedDrops() {
+        return thread.call(() -> Rules.packets(nft.run("list counter " + Rules.TABLE + " unassigned")));
+    }
+
+    int pooled() {
+        return thread.call(pool::size);
+    }
+
+    /** Runs {@code task} on the namespace thread (tests and benchmarks open sockets there). */
+    <T> T inNamespace(java.util.concurrent.Callable<T> task) {
+        return thread.call(task);
+    }
+
+    private void refill() {
+        thread.call(() -> {
+            while (pool.size() < config.tapPoolSize()) {
+                pool.add(makeTap());
+            }
+            return null;
+        });
+    }
+
+    private void refillQuietly() {
+        try {
+            while (pool.size() < config.tapPoolSize()) {
+                pool.add(makeTap());
+            }
+        } catch (RuntimeException e) {
+            // the next attach makes its TAP itself and reports the failure
+        }
+    }
+
+    /** A new TAP on the bridge, down until attached (no frames queue up on an unused TAP). */
+    private Tap makeTap() {
+        String name = Rules.TAP_PREFIX + tapTag + Long.toString(tapSerial++, 36);
+        int fd = Tun.openTap(name, config.vnetHeader());
+        try {
+            netlink.setLink(name, bridgeIndex, config.mtu(), false);
+        } catch (RuntimeException e) {
+            Libc.close(fd);
+            throw e;
+        }
+        return new Tap(name, fd);
+    }
+
+    /** Detaches every sandbox, closes pooled TAPs and the namespace thread; the namespace stays. */
+    @Override
+    public void close() {
+        for (String id : thread.call(() -> List.copyOf(attached.keySet()))) {
+            detach(id);
+        }
+        thread.call(() -> {
+            closeNative();
+            return null;
+        });
+        thread.close();
+    }
+
+    /** On the namespace thread: pooled TAP fds, the nftables context and the netlink socket. */
+    private void closeNative() {
+        for (Tap t : pool) {
+            Libc.close(t.fd());
+        }
+        pool.clear();
+        if (nft != null) {
+            nft.close();
+            nft = null;
+        }
+        if (netlink != null) {
+            netlink.close();
+            netlink = null;
+        }
+    }
+}
