@@ -20,6 +20,8 @@ final class Rules {
     static final String TABLE = "bridge hostd";
     /** Every TAP the forwarder makes starts with this; nothing else in a tenant namespace does. */
     static final String TAP_PREFIX = "t";
+    // Chain and counter names are "sbx-<sandbox id>": ids are [A-Za-z0-9._-], so the names are
+    // plain nft identifiers (nft 1.0.6 accepts no quoted names in "add counter").
     private static final Pattern CHAIN = Pattern.compile("chain \"?sbx-([A-Za-z0-9._-]+)\"? \\{");
 
     private Rules() {}
@@ -28,7 +30,7 @@ final class Rules {
     static String base(List<Ipv4Cidr> hostAddresses) {
         StringBuilder b = new StringBuilder();
         b.append("add table ").append(TABLE).append('\n');
-        b.append("add set ").append(TABLE).append(" host_addrs { type ipv4_addr; flags interval; }\n");
+        b.append("add set ").append(TABLE).append(" host_addrs { type ipv4_addr; flags interval; auto-merge; }\n");
         b.append("flush set ").append(TABLE).append(" host_addrs\n");
         if (!hostAddresses.isEmpty()) {
             b.append("add element ").append(TABLE).append(" host_addrs { ")
@@ -45,7 +47,7 @@ final class Rules {
 
     /** A sandbox's chain, counters and map entry, in one transaction. */
     static String attach(String tap, Lease lease, long bytesPerSecond) {
-        String id = lease.sandboxId(), chain = "\"sbx-" + id + "\"", mac = lease.macText(), ip = lease.ipText();
+        String id = lease.sandboxId(), chain = "sbx-" + id, mac = lease.macText(), ip = lease.ipText();
         String rule = "add rule " + TABLE + " " + chain + " ";
         StringBuilder b = new StringBuilder();
         for (String kind : DropCounters.KINDS) {
@@ -73,7 +75,7 @@ final class Rules {
         for (String tap : taps) {
             b.append("delete element ").append(TABLE).append(" ports { \"").append(tap).append("\" }\n");
         }
-        b.append("delete chain ").append(TABLE).append(" \"sbx-").append(sandboxId).append("\"\n");
+        b.append("delete chain ").append(TABLE).append(" sbx-").append(sandboxId).append('\n');
         for (String kind : DropCounters.KINDS) {
             b.append("delete counter ").append(TABLE).append(' ').append(counter(sandboxId, kind)).append('\n');
         }
@@ -81,7 +83,7 @@ final class Rules {
     }
 
     static String counter(String sandboxId, String kind) {
-        return "\"sbx-" + sandboxId + "-" + kind + "\"";
+        return "sbx-" + sandboxId + "-" + kind;
     }
 
     /** Sandbox ids that have a chain in a listing of the table. */
