@@ -15,8 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.random.RandomGenerator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One tenant's namespace: a bridge {@code hbr} whose ports are the sandboxes' TAPs and the VXLAN
@@ -30,6 +28,8 @@ final class TenantNetwork implements AutoCloseable {
 
     private record Tap(String name, int fd) {}
 
+    private record Attached(Tap tap, Lease lease, boolean rateLimited) {}
+
     private final ForwarderConfig config;
     private final TenantSpec spec;
     private final String namespace;
@@ -42,7 +42,7 @@ final class TenantNetwork implements AutoCloseable {
     private int bridgeIndex;
     private long tapSerial;
     private final ArrayDeque<Tap> pool = new ArrayDeque<>();
-    private final Map<String, Tap> attached = new HashMap<>();
+    private final Map<String, Attached> attached = new HashMap<>();
 
     private TenantNetwork(ForwarderConfig config, TenantSpec spec, String namespace, String tapTag, NetnsThread thread, RandomGenerator random) {
         this.config = config;
@@ -148,7 +148,7 @@ final class TenantNetwork implements AutoCloseable {
                     Libc.close(t.fd());
                     throw e;
                 }
-                attached.put(sandboxId, t);
+                attached.put(sandboxId, new Attached(t, lease, bytesPerSecond > 0));
                 return t;
             });
             if (config.tapPoolSize() > 0) {
@@ -164,14 +164,14 @@ final class TenantNetwork implements AutoCloseable {
     /** Detaches a sandbox: its TAP fd closed (the kernel removes the TAP), rules and counters removed, lease freed. */
     boolean detach(String sandboxId) {
         boolean known = thread.call(() -> {
-            Tap t = attached.remove(sandboxId);
-            if (t == null) {
+            Attached a = attached.remove(sandboxId);
+            if (a == null) {
                 return false;
             }
             try {
-                Libc.close(t.fd());
+                Libc.close(a.tap().fd());
             } finally {
-                nft.run(Rules.detach(List.of(t.name()), sandboxId));
+                nft.run(Rules.detach(a.tap().name(), a.lease(), a.rateLimited()));
             }
             return true;
         });
@@ -191,10 +191,16 @@ final class TenantNetwork implements AutoCloseable {
             }
         }
         thread.call(() -> {
-            String listing = nft.run("list table " + Rules.TABLE);
-            for (String id : Rules.sandboxChains(listing)) {
-                if (!live.contains(id) && !attached.containsKey(id)) {
-                    nft.run(Rules.detach(Rules.tapsOf(listing, id), id));
+            Set<String> ours = new java.util.HashSet<>();
+            attached.values().forEach(a -> ours.add(a.tap().name()));
+            Map<String, String> ports = Rules.ports(nft.run("list set " + Rules.TABLE + " ports"));
+            String macs = nft.run("list set " + Rules.TABLE + " port_mac"), ips = nft.run("list set " + Rules.TABLE + " port_ip");
+            String rated = nft.run("list map " + Rules.TABLE + " rate_ports");
+            for (Map.Entry<String, String> port : ports.entrySet()) {
+                String tap = port.getKey(), id = port.getValue();
+                if (!live.contains(id) && !ours.contains(tap)) {
+                    List<String> mac = Rules.pairedWith(macs, tap), ip = Rules.pairedWith(ips, tap);
+                    nft.run(Rules.detach(tap, id, mac.isEmpty() ? null : mac.get(0), ip.isEmpty() ? null : ip.get(0), rated.contains("\"" + tap + "\"")));
                     removed.add(id);
                 }
             }
@@ -205,16 +211,19 @@ final class TenantNetwork implements AutoCloseable {
 
     DropCounters counters(String sandboxId) {
         return thread.call(() -> {
-            String listing = nft.run("list counters table " + Rules.TABLE);
-            long[] v = new long[DropCounters.KINDS.size()];
-            for (int i = 0; i < v.length; i++) {
-                Matcher m = Pattern.compile("counter \"?sbx-" + Pattern.quote(sandboxId) + "-" + DropCounters.KINDS.get(i) + "\"? \\{\\s*packets (\\d+)").matcher(listing);
-                if (!m.find()) {
-                    throw new NetException("counters", "sandbox " + sandboxId + " has no counters in tenant " + spec.tenantId());
-                }
-                v[i] = Long.parseLong(m.group(1));
+            Attached a = attached.get(sandboxId);
+            if (a == null) {
+                throw new NetException("counters", "sandbox " + sandboxId + " is not attached in tenant " + spec.tenantId());
             }
-            return new DropCounters(v[0], v[1], v[2], v[3], v[4]);
+            long[] v = new long[DropCounters.SET_KINDS.size()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = Rules.elementPackets(nft.run("list set " + Rules.TABLE + " drop_" + DropCounters.SET_KINDS.get(i)), a.tap().name());
+                if (v[i] < 0) {
+                    throw new NetException("counters", "sandbox " + sandboxId + " has no drop_" + DropCounters.SET_KINDS.get(i) + " counter in tenant " + spec.tenantId());
+                }
+            }
+            long rate = a.rateLimited() ? Rules.packets(nft.run("list chain " + Rules.TABLE + " " + Rules.rateChain(sandboxId))) : 0;
+            return new DropCounters(v[0], v[1], v[2], v[3], rate);
         });
     }
 

@@ -123,11 +123,13 @@ class ForwarderIT {
 
     @Test
     void spoofedSourceMacAndIpAreDroppedAndCounted() {
-        try (SandboxPort port = forwarder.attach("a", "spoof-1"); FakeGuest guest = new FakeGuest(port)) {
+        try (SandboxPort port = forwarder.attach("a", "spoof-1"); SandboxPort other = forwarder.attach("a", "spoof-other");
+             FakeGuest guest = new FakeGuest(port)) {
             byte[] gw = guest.resolveGateway(WAIT);
             assertNotNull(gw);
             DropCounters start = forwarder.dropCounters("spoof-1");
             assertEquals(new DropCounters(0, 0, 0, 0, 0), start);
+            assertEquals(new DropCounters(0, 0, 0, 0, 0), forwarder.dropCounters("spoof-other"), "another sandbox's counters are its own");
 
             byte[] otherMac = {0x02, 0x66, 0x66, 0x66, 0x66, 0x66};
             guest.send(Frames.udp(otherMac, gw, guest.ip(), SERVICE, 40001, Testbed.ECHO_PORT, bytes("spoofed mac")));
@@ -143,6 +145,7 @@ class ForwarderIT {
             assertEquals(2, after.spoofedIp(), "spoofed IPv4 source and spoofed ARP sender IP");
             assertEquals("a:honest", text(guest.udpRequest(SERVICE, Testbed.ECHO_PORT, bytes("honest"), WAIT)), "the honest frame still passes");
             assertEquals(after, forwarder.dropCounters("spoof-1"), "the honest exchange counted nothing");
+            assertEquals(new DropCounters(0, 0, 0, 0, 0), forwarder.dropCounters("spoof-other"), "nothing counted against the other sandbox");
         }
     }
 
@@ -170,10 +173,10 @@ class ForwarderIT {
         SandboxPort port = forwarder.attach("a", "detach-1");
         String ns = port.namespace(), tap = port.tapName();
         assertTrue(Testbed.ip(ns, "link", "show").contains(tap + ":"));
-        assertTrue(nft(ns).contains("sbx-detach-1"));
+        assertTrue(nft(ns).contains("\"" + tap + "\""));
         port.close();
         assertFalse(Testbed.ip(ns, "link", "show").contains(tap + ":"), "TAP still there");
-        assertFalse(nft(ns).contains("sbx-detach-1"), "rules still there");
+        assertFalse(nft(ns).contains("\"" + tap + "\""), "set elements still there");
         assertFalse(forwarder.detach("detach-1"), "a second detach finds nothing");
         assertThrows(NetException.class, () -> forwarder.dropCounters("detach-1"));
     }
@@ -185,14 +188,16 @@ class ForwarderIT {
         SandboxPort dead = forwarder.attach("c", "rec-dead");
         // rules an earlier hostd left behind (its TAP went away with its process)
         Lease ghost = new Lease("c", "rec-ghost", new byte[] {2, 0, 0, 0, 0, 9}, Ipv4.parse("198.18.1.200"), 24, GW_C);
-        Testbed.sh("ip", "netns", "exec", ns, "nft", Rules.attach("t000000zz", ghost, 0).replace("\n", ";"));
-        assertTrue(nft(ns).contains("sbx-rec-ghost"));
+        Testbed.sh("ip", "netns", "exec", ns, "nft", Rules.attach("t000000zz", ghost, 1000).replace("\n", ";"));
+        assertTrue(nft(ns).contains("rec-ghost"));
         try (FakeGuest g = new FakeGuest(live)) {
             Set<String> removed = forwarder.reconcile(Set.of("rec-live"));
             assertTrue(removed.containsAll(Set.of("rec-dead", "rec-ghost")), "removed " + removed);
             assertFalse(removed.contains("rec-live"));
             String rules = nft(ns);
-            assertFalse(rules.contains("sbx-rec-ghost") || rules.contains("sbx-rec-dead") || rules.contains("t000000zz"), rules);
+            assertFalse(rules.contains("rec-ghost") || rules.contains("rec-dead") || rules.contains("t000000zz")
+                    || rules.contains("\"" + dead.tapName() + "\""), rules);
+            assertTrue(rules.contains("\"" + live.tapName() + "\" comment \"rec-live\""), rules);
             assertFalse(Testbed.ip(ns, "link", "show").contains(dead.tapName() + ":"), "dead sandbox's TAP still there");
             assertEquals("c:still here", text(g.udpRequest(SERVICE_C, Testbed.ECHO_PORT, bytes("still here"), WAIT)), "the live sandbox still works");
         } finally {

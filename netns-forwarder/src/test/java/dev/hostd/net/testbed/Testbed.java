@@ -101,6 +101,16 @@ public final class Testbed implements AutoCloseable {
         return ns;
     }
 
+    /** A UDP socket in namespace {@code ns}, bound to {@code ip:port} (sinks for benchmarks). */
+    public static DatagramChannel udpSocket(String ns, int ip, int port) {
+        try (NetnsThread in = NetnsThread.enter(ns)) {
+            InetSocketAddress at = new InetSocketAddress(java.net.InetAddress.getByAddress(Ipv4.toBytes(ip)), port);
+            return in.call(() -> DatagramChannel.open(java.net.StandardProtocolFamily.INET).bind(at));
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
     private void startEcho(String ns, String name, int serviceIp) {
         java.net.InetAddress address;
         try {
