@@ -23,6 +23,19 @@ final class AttachLatency {
         return Stats.of(ms);
     }
 
+    /** Like {@link #cycle}, with {@code live} sandboxes attached all along (the cost must not grow with them). */
+    static Stats cycleAmong(Forwarder f, int live, int n) {
+        java.util.List<SandboxPort> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < live; i++) {
+                held.add(f.attach("bench", "live-" + i));
+            }
+            return cycle(f, "among", n);
+        } finally {
+            held.forEach(SandboxPort::close);
+        }
+    }
+
     /**
      * The baseline: what an attach costs when each step forks a tool, as scripts and CNI plugins do:
      * {@code ip tuntap add}, {@code ip link set master/mtu/up}, {@code nft -f} with the same rules.

@@ -25,12 +25,13 @@ import java.util.Map;
  * Run: {@code scripts/bench-network}.
  */
 public final class NetworkBenchmark {
-    static final Ipv4Cidr SUBNET = Ipv4Cidr.parse("198.18.0.0/24");
+    static final Ipv4Cidr SUBNET = Ipv4Cidr.parse("198.18.0.0/20"); // room for the live sandboxes
     static final int GATEWAY = Ipv4.parse("198.18.0.1"), SINK = Ipv4.parse("198.19.0.10"), SINK_PORT = 9000;
 
     public static void main(String[] args) throws Exception {
         int n = Integer.getInteger("bench.attaches", 1000);
         int forks = Integer.getInteger("bench.forks", 200);
+        int live = Integer.getInteger("bench.live", 1000);
         double seconds = Double.parseDouble(System.getProperty("bench.seconds", "3"));
         Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks/network.md"));
         Map<String, Object> json = new LinkedHashMap<>();
@@ -40,11 +41,12 @@ public final class NetworkBenchmark {
             String vpc = testbed.addVpc("bench", 201, SUBNET, GATEWAY, SINK);
             TenantSpec tenant = new TenantSpec("bench", 201, SUBNET, GATEWAY);
 
-            Stats pooled, unpooled;
+            Stats pooled, unpooled, among;
             try (Forwarder f = Forwarder.open(testbed.forwarderConfig(8))) {
                 f.addTenant(tenant);
                 AttachLatency.cycle(f, "warm", 300);
                 pooled = AttachLatency.cycle(f, "pooled", n);
+                among = AttachLatency.cycleAmong(f, live, n);
             }
             try (Forwarder f = Forwarder.open(testbed.forwarderConfig(0))) {
                 f.addTenant(tenant); // adopts the namespace the first forwarder made
@@ -53,11 +55,13 @@ public final class NetworkBenchmark {
                 String ns = f.namespaceOf("bench");
                 Stats[] forked = AttachLatency.forked(ns, forks);
                 latencyRows.add(row("attach, TAP made ahead (pool of 8)", pooled));
+                latencyRows.add(row("attach, pool of 8, " + live + " sandboxes attached", among));
                 latencyRows.add(row("attach, TAP made at attach (no pool)", unpooled));
                 latencyRows.add(row("fork: ip tuntap add (alone)", forked[0]));
                 latencyRows.add(row("fork: ip tuntap add + ip link set + nft -f", forked[1]));
                 put(json, "attach_pooled", pooled);
                 put(json, "attach_unpooled", unpooled);
+                put(json, "attach_pooled_among_" + live, among);
                 put(json, "fork_tuntap_add", forked[0]);
                 put(json, "fork_full_attach", forked[1]);
                 json.put("fork_full_to_pooled_ratio_p50", round(forked[1].p50() / pooled.p50()));

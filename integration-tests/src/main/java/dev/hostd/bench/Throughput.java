@@ -160,7 +160,7 @@ final class Throughput {
             Testbed.ip(rx, "link", "set", "lo", "up");
             Testbed.ip(rx, "addr", "add", Ipv4.format(sinkIp) + "/32", "dev", "vr0");
             Testbed.ip(rx, "link", "set", "vr0", "up");
-            Testbed.ip(rx, "route", "add", "198.18.0.0/24", "dev", "vr0");
+            Testbed.ip(rx, "route", "add", "198.18.0.0/15", "dev", "vr0");
             int fd;
             try (NetnsThread in = NetnsThread.enter(tx)) {
                 fd = in.call(() -> {

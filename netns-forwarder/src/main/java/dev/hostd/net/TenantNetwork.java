@@ -8,20 +8,26 @@ import dev.hostd.net.internal.Tun;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.random.RandomGenerator;
 
 /**
  * One tenant's namespace: a bridge {@code hbr} whose ports are the sandboxes' TAPs and the VXLAN
  * device {@code hv<vni>} (made in the underlay namespace, so its UDP socket sends over the shared
  * ENI, then moved here). Owns the namespace thread and everything opened on it: the rtnetlink
- * socket, the libnftables context, the pooled and attached TAP fds. All work on those runs on the
- * namespace thread, which also serialises it.
+ * socket, the libnftables context, the pooled and attached TAP fds.
+ *
+ * <p>Sockets and TAP files belong to the namespace they were opened in, whichever thread uses them
+ * later; so only opening them needs the namespace thread. The fast path (a pooled TAP, nftables
+ * elements) runs on the caller's thread under {@link #lock}: a hop to another thread costs a
+ * wake-up, which on a loaded host can cost more than the attach itself. The namespace thread makes
+ * TAPs (the pool refill, or an attach that finds the pool empty) and owns the netlink socket.
  */
 final class TenantNetwork implements AutoCloseable {
     static final String BRIDGE = "hbr";
@@ -36,13 +42,15 @@ final class TenantNetwork implements AutoCloseable {
     private final String tapTag;
     private final NetnsThread thread;
     private final AddressAllocator allocator;
+    /** Guards the nftables context and {@link #attached}. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private LibNftables nft;
+    private final Map<String, Attached> attached = new HashMap<>();
+    private final ConcurrentLinkedDeque<Tap> pool = new ConcurrentLinkedDeque<>();
     // touched only on the namespace thread:
     private RtnetlinkSocket netlink;
-    private LibNftables nft;
     private int bridgeIndex;
     private long tapSerial;
-    private final ArrayDeque<Tap> pool = new ArrayDeque<>();
-    private final Map<String, Attached> attached = new HashMap<>();
 
     private TenantNetwork(ForwarderConfig config, TenantSpec spec, String namespace, String tapTag, NetnsThread thread, RandomGenerator random) {
         this.config = config;
@@ -136,21 +144,18 @@ final class TenantNetwork implements AutoCloseable {
     SandboxPort attach(Forwarder owner, String sandboxId, long bytesPerSecond) {
         Lease lease = allocator.allocate(sandboxId);
         try {
-            Tap tap = thread.call(() -> {
-                Tap t = pool.poll();
-                if (t == null) {
-                    t = makeTap();
-                }
-                try {
-                    nft.run(Rules.attach(t.name(), lease, bytesPerSecond));
-                    netlink.setLink(t.name(), 0, 0, true);
-                } catch (RuntimeException e) {
-                    Libc.close(t.fd());
-                    throw e;
-                }
-                attached.put(sandboxId, new Attached(t, lease, bytesPerSecond > 0));
-                return t;
-            });
+            Tap pooled = pool.poll();
+            Tap tap = pooled != null ? pooled : thread.call(this::makeTap);
+            lock.lock();
+            try {
+                nft.run(Rules.attach(tap.name(), lease, bytesPerSecond));
+                attached.put(sandboxId, new Attached(tap, lease, bytesPerSecond > 0));
+            } catch (RuntimeException e) {
+                Libc.close(tap.fd()); // the TAP goes with its fd; a half-made rule set was rolled back by nft
+                throw e;
+            } finally {
+                lock.unlock();
+            }
             if (config.tapPoolSize() > 0) {
                 thread.post(this::refillQuietly);
             }
@@ -163,7 +168,8 @@ final class TenantNetwork implements AutoCloseable {
 
     /** Detaches a sandbox: its TAP fd closed (the kernel removes the TAP), rules and counters removed, lease freed. */
     boolean detach(String sandboxId) {
-        boolean known = thread.call(() -> {
+        lock.lock();
+        try {
             Attached a = attached.remove(sandboxId);
             if (a == null) {
                 return false;
@@ -174,9 +180,10 @@ final class TenantNetwork implements AutoCloseable {
                 nft.run(Rules.detach(a.tap().name(), a.lease(), a.rateLimited()));
             }
             return true;
-        });
-        allocator.release(sandboxId);
-        return known;
+        } finally {
+            lock.unlock();
+            allocator.release(sandboxId);
+        }
     }
 
     /**
@@ -185,12 +192,12 @@ final class TenantNetwork implements AutoCloseable {
      */
     Set<String> reconcile(Set<String> live) {
         Set<String> removed = new java.util.TreeSet<>();
-        for (String id : thread.call(() -> List.copyOf(attached.keySet()))) {
+        for (String id : attachedIds()) {
             if (!live.contains(id) && detach(id)) {
                 removed.add(id);
             }
         }
-        thread.call(() -> {
+        locked(() -> {
             Set<String> ours = new java.util.HashSet<>();
             attached.values().forEach(a -> ours.add(a.tap().name()));
             Map<String, String> ports = Rules.ports(nft.run("list set " + Rules.TABLE + " ports"));
@@ -210,7 +217,7 @@ final class TenantNetwork implements AutoCloseable {
     }
 
     DropCounters counters(String sandboxId) {
-        return thread.call(() -> {
+        return locked(() -> {
             Attached a = attached.get(sandboxId);
             if (a == null) {
                 throw new NetException("counters", "sandbox " + sandboxId + " is not attached in tenant " + spec.tenantId());
@@ -229,16 +236,24 @@ final class TenantNetwork implements AutoCloseable {
 
     /** The "unassigned" counter: frames from TAPs that belong to no sandbox. */
     long unassignedDrops() {
-        return thread.call(() -> Rules.packets(nft.run("list counter " + Rules.TABLE + " unassigned")));
+        return locked(() -> Rules.packets(nft.run("list counter " + Rules.TABLE + " unassigned")));
     }
 
     int pooled() {
-        return thread.call(pool::size);
+        return pool.size();
     }
 
-    /** Runs {@code task} on the namespace thread (tests and benchmarks open sockets there). */
-    <T> T inNamespace(java.util.concurrent.Callable<T> task) {
-        return thread.call(task);
+    private List<String> attachedIds() {
+        return locked(() -> List.copyOf(attached.keySet()));
+    }
+
+    private <T> T locked(java.util.function.Supplier<T> work) {
+        lock.lock();
+        try {
+            return work.get();
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void refill() {
@@ -260,12 +275,18 @@ final class TenantNetwork implements AutoCloseable {
         }
     }
 
-    /** A new TAP on the bridge, down until attached (no frames queue up on an unused TAP). */
+    /**
+     * On the namespace thread: a new TAP, up on the bridge. Up already, because bringing a bridge port
+     * up walks all the bridge's ports (0.5 ms with 1,000 sandboxes attached, measured): that cost
+     * belongs in the refill, not in the attach. Until its sandbox's rules are in, the base rules drop
+     * all it sends ("unassigned"); broadcasts the tenant's network floods to it meanwhile queue up in
+     * the TAP (bounded by its queue length) and reach the guest as stale ARP requests, which are harmless.
+     */
     private Tap makeTap() {
         String name = Rules.TAP_PREFIX + tapTag + Long.toString(tapSerial++, 36);
         int fd = Tun.openTap(name, config.vnetHeader());
         try {
-            netlink.setLink(name, bridgeIndex, config.mtu(), false);
+            netlink.setLink(name, bridgeIndex, config.mtu(), true);
         } catch (RuntimeException e) {
             Libc.close(fd);
             throw e;
@@ -276,7 +297,7 @@ final class TenantNetwork implements AutoCloseable {
     /** Detaches every sandbox, closes pooled TAPs and the namespace thread; the namespace stays. */
     @Override
     public void close() {
-        for (String id : thread.call(() -> List.copyOf(attached.keySet()))) {
+        for (String id : attachedIds()) {
             detach(id);
         }
         thread.call(() -> {
@@ -286,15 +307,19 @@ final class TenantNetwork implements AutoCloseable {
         thread.close();
     }
 
-    /** On the namespace thread: pooled TAP fds, the nftables context and the netlink socket. */
+    /** On the namespace thread: pooled TAP fds, the nftables context and the netlink sockets. */
     private void closeNative() {
-        for (Tap t : pool) {
+        for (Tap t = pool.poll(); t != null; t = pool.poll()) {
             Libc.close(t.fd());
         }
-        pool.clear();
-        if (nft != null) {
-            nft.close();
-            nft = null;
+        lock.lock();
+        try {
+            if (nft != null) {
+                nft.close();
+                nft = null;
+            }
+        } finally {
+            lock.unlock();
         }
         if (netlink != null) {
             netlink.close();

@@ -241,6 +241,17 @@ class ForwarderIT {
     }
 
     @Test
+    void staleTenantNamespacesAreRemovedAndLiveOnesKept() {
+        String zombie = forwarder.namespaceOf("zombie");
+        Testbed.sh("ip", "netns", "add", zombie); // left by an earlier hostd for a tenant that is gone
+        assertEquals(Set.of("zombie"), forwarder.removeStaleTenants(Set.of("a", "b", "c")));
+        assertFalse(testbed.leftovers().contains(zombie));
+        for (String live : List.of("a", "b", "c")) {
+            assertTrue(testbed.leftovers().contains(forwarder.namespaceOf(live)), live);
+        }
+    }
+
+    @Test
     void aFailedTenantSetupLeavesNoNamespace() {
         ForwarderConfig broken = new ForwarderConfig(testbed.prefix() + "x-", testbed.prefix() + "missing-underlay",
                 Testbed.HOST_UNDERLAY, Testbed.GATEWAY_UNDERLAY, 4789, 1450, List.of(), 1, false);
