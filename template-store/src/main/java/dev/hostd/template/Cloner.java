@@ -1,6 +1,8 @@
 package dev.hostd.template;
 
 import dev.hostd.vmm.agent.IdentityReport;
+import dev.hostd.vmm.device.net.NetAttachment;
+import dev.hostd.vmm.device.net.Tap;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
@@ -38,13 +40,30 @@ public final class Cloner {
     }
 
     public Sandbox clone(Template template, Identity identity) {
-        identities.reserve(identity);
+        return clone(template, identity, null);
+    }
+
+    /**
+     * A clone whose network device (the template must have one) is connected to {@code tap}, with
+     * the MAC of its identity. The sandbox owns the TAP from the call on: it is closed with the
+     * sandbox, or at once if cloning fails. A null TAP leaves the device disconnected.
+     */
+    public Sandbox clone(Template template, Identity identity, Tap tap) {
+        try {
+            identities.reserve(identity);
+        } catch (RuntimeException e) {
+            if (tap != null) {
+                tap.close();
+            }
+            throw e;
+        }
         MicroVm vm = null;
         try {
             WriteSet writeSet = template.writeSet();
             VmShell shell = template.takeShell(); // its RAM has the known write set copied already
             MemoryMapping ram = shell.ram();
-            vm = MicroVm.restore(identity.sandboxId(), shell, template.restoreImage(), consoleLogBytes);
+            vm = MicroVm.restore(identity.sandboxId(), shell, template.restoreImage(), consoleLogBytes,
+                    new NetAttachment(tap, identity.mac()));
             byte[] seed = new byte[IdentityPage.SEED_BYTES];
             random.nextBytes(seed);
             long generation = IdentityPage.generation(vm.memory()) + 1;
@@ -60,6 +79,9 @@ public final class Cloner {
         } catch (RuntimeException e) {
             if (vm != null) {
                 vm.close();
+            }
+            if (tap != null) {
+                tap.close(); // idempotent: the VM may have closed it already
             }
             identities.release(identity);
             throw Errors.wrap("cloning sandbox " + identity.sandboxId() + " from template '" + template.id() + "' failed", e);

@@ -50,6 +50,11 @@ public final class Sandbox implements AutoCloseable {
         return vm.console();
     }
 
+    /** Counters of the sandbox's network device, if it has one. */
+    public java.util.Optional<dev.hostd.vmm.device.net.NetStats> netStats() {
+        return vm.netStats();
+    }
+
     public MicroVm.State state() {
         return vm.state();
     }

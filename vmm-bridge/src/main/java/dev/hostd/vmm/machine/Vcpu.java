@@ -198,7 +198,12 @@ final class Vcpu implements Runnable {
         boolean out = kvm_run_io.direction(io) == kvm_h.KVM_EXIT_IO_OUT;
         MemorySegment data = run.asSlice(kvm_run_io.data_offset(io), (long) size * kvm_run_io.count(io));
         if (out && port == ExitContext.WAIT_PORT) {
-            waitForWork();
+            waitForWork(0);
+            return;
+        }
+        if (out && port == ExitContext.WAIT_TIMED_PORT) {
+            long micros = Integer.toUnsignedLong(readData(data, 0, size));
+            waitForWork(System.nanoTime() + Math.max(1, micros) * 1000);
             return;
         }
         if (out && port == ExitContext.PANIC_PORT) {
@@ -234,8 +239,11 @@ final class Vcpu implements Runnable {
         }
     }
 
-    /** The guest parked on the wait port: sleep until a device has something for it, or we are asked to stop. */
-    private void waitForWork() {
+    /**
+     * The guest parked on a wait port: sleep until a device has something for it, we are asked to
+     * stop, or (if {@code deadline} is not 0) {@link System#nanoTime()} passes {@code deadline}.
+     */
+    private void waitForWork(long deadline) {
         while (true) {
             if (vm.serviceDevices()) {
                 return;
@@ -245,9 +253,17 @@ final class Vcpu implements Runnable {
                     return;
                 }
             }
-            idle = true;
-            LockSupport.park(this);
-            idle = false;
+            if (deadline == 0) {
+                idle = true;
+                LockSupport.park(this);
+                idle = false;
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                LockSupport.parkNanos(this, left); // not idle: the guest has a timer running
+            }
         }
     }
 
