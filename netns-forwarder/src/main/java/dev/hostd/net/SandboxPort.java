@@ -45,6 +45,14 @@ public final class SandboxPort implements AutoCloseable {
         return tapFd;
     }
 
+    /**
+     * A duplicate of the TAP fd that the caller owns and closes (e.g. a VMM that takes ownership of
+     * the fd it is given). The TAP lives until both fds are closed, so close the VM before the port.
+     */
+    public int dupTapFd() {
+        return dev.hostd.net.internal.Libc.dup(tapFd, "dup TAP fd of " + tapName);
+    }
+
     public Lease lease() {
         return lease;
     }

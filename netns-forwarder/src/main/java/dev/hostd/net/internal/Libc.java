@@ -31,6 +31,8 @@ public final class Libc {
     private static final MethodHandle WRITE = Native.downcallWithErrno("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     private static final MethodHandle POLL = Native.downcallWithErrno("poll", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
     private static final MethodHandle SETNS = Native.downcallWithErrno("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
+    private static final MethodHandle FCNTL = Native.downcallWithErrno("fcntl", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
+    private static final int F_DUPFD_CLOEXEC = 1030;
     private static final MethodHandle IF_NAMETOINDEX = Native.downcallWithErrno("if_nametoindex", FunctionDescriptor.of(C_INT, C_POINTER));
 
     private Libc() {}
@@ -124,6 +126,18 @@ public final class Libc {
             return n < 0 ? -Native.errno(capture) : n;
         } catch (Throwable t) {
             throw unexpected("write", t);
+        }
+    }
+
+    /** A new fd (close-on-exec) for the same open file. */
+    public static int dup(int fd, String operation) {
+        try {
+            MemorySegment capture = Native.captureBuffer();
+            return check((int) FCNTL.invokeExact(capture, fd, F_DUPFD_CLOEXEC, 0), capture, operation);
+        } catch (NetException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(operation, t);
         }
     }
 
