@@ -9,6 +9,7 @@ import dev.hostd.net.TenantSpec;
 import dev.hostd.net.testbed.FakeGuest;
 import dev.hostd.net.testbed.Frames;
 import dev.hostd.net.testbed.Testbed;
+import dev.hostd.vmm.device.net.Tap;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +22,8 @@ import java.util.Map;
  * latency (TAP made ahead, TAP made at attach, and the same steps forked as iproute2/nft processes),
  * then UDP packets/s and Mbit/s from a raw frame generator on a sandbox's TAP fd through the
  * forwarder (TAP, bridge, rules, VXLAN, ENI veth, gateway, VPC namespace) against the same frames
- * sent over a plain veth pair. Prints a table and a JSON line, writes docs/benchmarks/network.md.
+ * sent over a plain veth pair, and the same with a real test guest (virtio-net, its own stack) as
+ * the sender when /dev/kvm is there. Prints a table and a JSON line, writes docs/benchmarks/network.md.
  * Run: {@code scripts/bench-network}.
  */
 public final class NetworkBenchmark {
@@ -88,6 +90,7 @@ public final class NetworkBenchmark {
                         base.put(json, k + "veth_", plain.length);
                         json.put(k + "forwarder_to_veth_ratio_pps", round(fwd.devicePps() / base.devicePps()));
                     }
+                    guestRows(f, vpc, veth, throughputRows, json);
                 }
             }
         }
@@ -96,6 +99,34 @@ public final class NetworkBenchmark {
         System.out.println(table);
         System.out.println(jsonLine);
         NetworkReport.writeMarkdown(report, table, jsonLine, json, n, forks, seconds);
+    }
+
+    /** The same comparison with a real test guest sending (skipped without /dev/kvm). */
+    static void guestRows(Forwarder f, String vpc, Throughput.VethPair veth, List<String> rows, Map<String, Object> json) throws Exception {
+        try (GuestFlood guests = GuestFlood.open()) {
+            if (guests == null) {
+                rows.add("| (no /dev/kvm: no guest rows)                 |       |            |            |            |          |");
+                return;
+            }
+            long packets = Long.getLong("bench.guestPackets", 200_000);
+            for (int payload : new int[] {18, 1400}) {
+                int frame = payload + 42;
+                GuestFlood.Result fwd;
+                try (SandboxPort port = f.attach("bench", "guest-" + payload)) {
+                    fwd = guests.flood(port.lease(), Tap.adopt(port.dupTapFd()), SINK, SINK_PORT, payload, packets, vpc, "gv201");
+                }
+                String tapName = "gtap" + payload;
+                Tap tap = Tap.openIn(Path.of("/run/netns", veth.senderNamespace()), tapName, false);
+                Testbed.ip(veth.senderNamespace(), "link", "set", tapName, "master", "br0", "up");
+                Lease plain = new Lease("plain", "plain-" + payload, new byte[] {2, 0x67, 0, 0, 0, (byte) payload}, Ipv4.parse("198.18.0.200"), 24, GATEWAY);
+                GuestFlood.Result base = guests.flood(plain, tap, SINK, SINK_PORT, payload, packets, veth.receiverNamespace(), "vr0");
+                rows.add(fwd.row("guest → virtio-net → forwarder → VPC", frame));
+                rows.add(base.row("guest → virtio-net → TAP → bridge → veth", frame));
+                fwd.put(json, "guest_udp" + payload + "_forwarder_", frame);
+                base.put(json, "guest_udp" + payload + "_veth_", frame);
+                json.put("guest_udp" + payload + "_forwarder_to_veth_ratio_pps", round(fwd.deliveredPps() / base.deliveredPps()));
+            }
+        }
     }
 
     static String row(String label, Stats s) {

@@ -82,7 +82,7 @@ final class Throughput {
         return new Result(sent, errors, rxPackets(rxNamespace, rxDevice) - rx0, sink.count() - s0, seconds);
     }
 
-    private static long rxPackets(String ns, String dev) {
+    static long rxPackets(String ns, String dev) {
         String out = Testbed.ip(ns, "-s", "-j", "link", "show", "dev", dev);
         Matcher m = Pattern.compile("\"rx\":\\{\"bytes\":\\d+,\"packets\":(\\d+)").matcher(out);
         if (!m.find()) {
@@ -139,6 +139,11 @@ final class Throughput {
      * address. No bridge, no rules, no tunnel. The testbed deletes both namespaces (its prefix).
      */
     static final class VethPair implements AutoCloseable {
+        /** The namespace of the sender's end (bridge {@code br0} with {@code vs0}). */
+        String senderNamespace() {
+            return receiver.substring(0, receiver.length() - 2) + "vs";
+        }
+
         static final byte[] SENDER_MAC = {2, 0x76, 0x65, 0x74, 0x68, 1}, RECEIVER_MAC = {2, 0x76, 0x65, 0x74, 0x68, 2};
         private final String receiver;
         private final int packetFd;
@@ -157,8 +162,13 @@ final class Throughput {
             Testbed.ip(tx, "link", "add", "vs0", "address", mac(SENDER_MAC), "mtu", "1450", "type", "veth", "peer", "name", "vr0", "address", mac(RECEIVER_MAC),
                     "mtu", "1450", "netns", rx);
             Testbed.ip(tx, "link", "set", "vs0", "up");
+            // a bridge on the sender's end, so a guest's TAP can send over the same veth pair
+            Testbed.ip(tx, "link", "add", "br0", "type", "bridge");
+            Testbed.ip(tx, "link", "set", "vs0", "master", "br0");
+            Testbed.ip(tx, "link", "set", "br0", "up");
             Testbed.ip(rx, "link", "set", "lo", "up");
             Testbed.ip(rx, "addr", "add", Ipv4.format(sinkIp) + "/32", "dev", "vr0");
+            Testbed.ip(rx, "addr", "add", "198.18.0.1/24", "dev", "vr0"); // a guest's gateway, answering its ARP
             Testbed.ip(rx, "link", "set", "vr0", "up");
             Testbed.ip(rx, "route", "add", "198.18.0.0/15", "dev", "vr0");
             int fd;
