@@ -11,10 +11,11 @@ public final class Dto {
 
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
-    public record TemplateRequest(@Nullable String id, @Nullable String image, @Nullable Integer memoryMiB) {}
+    public record TemplateRequest(@Nullable String id, @Nullable String image, @Nullable Integer memoryMiB, @Nullable Boolean network) {}
 
     @Serdeable
-    public record TemplateView(String id, int memoryMiB, String createdAt, String guestImageSha256, String directory, String formatVersion) {}
+    public record TemplateView(String id, int memoryMiB, String createdAt, String guestImageSha256, String directory, String formatVersion,
+                               boolean network) {}
 
     @Serdeable
     public record RejectedView(String id, String directory, String reason) {}
@@ -36,7 +37,19 @@ public final class Dto {
 
     @Serdeable
     public record SandboxView(String id, String template, String tenant, String state, String mac, String ipv4, int prefixLength,
-                              String gateway, String hostname, String createdAt, double cloneMillis, AgentView agent) {}
+                              String gateway, String hostname, String createdAt, double cloneMillis, AgentView agent,
+                              @Nullable SandboxNetworkView network) {}
+
+    /** Where a sandbox's TAP lives (null in SandboxView: no network device or networking off). */
+    @Serdeable
+    public record SandboxNetworkView(String tenantNamespace, String tap) {}
+
+    @Serdeable
+    @JsonIgnoreProperties(ignoreUnknown = false)
+    public record TenantNetworkRequest(@Nullable Integer vni, @Nullable String cidr, @Nullable String gateway) {}
+
+    @Serdeable
+    public record TenantNetworkView(String tenant, int vni, String cidr, String gateway, String namespace, int sandboxes) {}
 
     @Serdeable
     public record SandboxList(List<SandboxView> sandboxes) {}

@@ -1,12 +1,14 @@
 package dev.hostd.daemon;
 
 import dev.hostd.cgroup.SandboxCgroup;
+import dev.hostd.net.SandboxPort;
 import dev.hostd.template.Cloner;
 import dev.hostd.template.Sandbox;
 import dev.hostd.template.Template;
 import dev.hostd.template.TemplateSpec;
 import dev.hostd.template.TemplateStore;
 import dev.hostd.vmm.agent.InvokeResult;
+import dev.hostd.vmm.device.net.Tap;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.MicroVm;
@@ -61,6 +63,7 @@ public final class Engine implements GracefulShutdownCapable {
     private final TemplateStore store;
     private final Cloner cloner;
     private final SandboxCgroups cgroups;
+    private final SandboxNetworks networks;
     private final Map<String, LiveSandbox> sandboxes = new ConcurrentHashMap<>();
     private final AtomicInteger reserved = new AtomicInteger();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -70,9 +73,10 @@ public final class Engine implements GracefulShutdownCapable {
     private volatile Phase phase = Phase.STARTING;
     private volatile String phaseDetail = "adopting templates";
 
-    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups) {
+    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups, SandboxNetworks networks) {
         this.config = config;
         this.cgroups = cgroups;
+        this.networks = networks;
         this.metrics = metrics;
         this.systemd = systemd;
         try {
@@ -210,6 +214,7 @@ public final class Engine implements GracefulShutdownCapable {
             LOG.warn("closing sandbox {} failed: {}", l.sandbox.id(), e.getMessage());
         } finally {
             cgroups.release(l.sandbox.id());
+            networks.release(l.sandbox.id(), l.port); // after the VM: it no longer reads or writes the TAP
             ips.release(l.sandbox.identity().tenantId(), l.ipv4);
             reserved.decrementAndGet();
         }
@@ -244,7 +249,7 @@ public final class Engine implements GracefulShutdownCapable {
         int memoryMiB = r.memoryMiB() == null ? DEFAULT_MEMORY_MIB : r.memoryMiB();
         return work(() -> {
             byte[] image = GuestImages.read(r.image(), config.imageDir());
-            return Views.of(store.build(new TemplateSpec(r.id(), image, memoryMiB)));
+            return Views.of(store.build(new TemplateSpec(r.id(), image, memoryMiB, Boolean.TRUE.equals(r.network()))));
         });
     }
 
@@ -298,6 +303,10 @@ public final class Engine implements GracefulShutdownCapable {
                 hostname, id, r.tenant());
         return work(() -> {
             Template template = store.get(r.template());
+            boolean networked = networks.wants(template);
+            if (networked) {
+                requireNoExplicitAddress(r);
+            }
             if (reserved.incrementAndGet() > config.maxSandboxes()) {
                 reserved.decrementAndGet();
                 throw new ApiException(ProblemCode.LIMIT_EXCEEDED, "hostd already runs " + config.maxSandboxes()
@@ -305,19 +314,28 @@ public final class Engine implements GracefulShutdownCapable {
                         + ": delete sandboxes or raise the limit", HostdConfig.MAX_SANDBOXES_KEY);
             }
             int ip = -1;
+            SandboxPort port = null;
+            boolean published = false;
             try {
-                if (requestedIp != null) {
-                    ip = Ipv4Allocator.toInt(requestedIp);
-                    ips.claim(r.tenant(), ip);
+                Identity identity;
+                if (networked) { // the forwarder's lease is the identity (docs/network.md)
+                    port = networks.attach(r.tenant(), id);
+                    identity = SandboxNetworks.identity(port, hostname, id, r.tenant());
                 } else {
-                    ip = ips.allocate(r.tenant());
+                    if (requestedIp != null) {
+                        ips.claim(r.tenant(), Ipv4Allocator.toInt(requestedIp));
+                        ip = Ipv4Allocator.toInt(requestedIp); // only once claimed: a refused claim releases nothing
+                    } else {
+                        ip = ips.allocate(r.tenant());
+                    }
+                    identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 }
-                Identity identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 long t0 = System.nanoTime();
                 SandboxCgroup cgroup = cgroups.lease(id); // null when hostd.cgroups.enabled is false
                 Sandbox sandbox;
                 try {
-                    sandbox = cloner.clone(template, identity, cgroup);
+                    // the sandbox owns a duplicate of the TAP fd; the port keeps its own until release
+                    sandbox = cloner.clone(template, identity, cgroup, port == null ? null : Tap.duplicateOf(port.tapFd()));
                 } catch (RuntimeException e) {
                     cgroups.release(id, cgroup);
                     throw e;
@@ -325,16 +343,33 @@ public final class Engine implements GracefulShutdownCapable {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.cloneSeconds(seconds);
                 LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, ip);
+                live.port = port;
+                live.network = networks.view(port);
                 sandboxes.put(id, live);
-                ip = -1; // owned by the live sandbox now
+                published = true; // ip, port and reservation are the live sandbox's now
                 return Views.of(live);
             } finally {
-                if (ip != -1) {
-                    ips.release(r.tenant(), ip);
+                if (!published) {
+                    networks.release(id, port);
+                    if (ip != -1) {
+                        ips.release(r.tenant(), ip);
+                    }
                     reserved.decrementAndGet();
                 }
             }
         });
+    }
+
+    /** A sandbox on a tenant network takes the forwarder's lease; an address in the request is refused, not ignored. */
+    private static void requireNoExplicitAddress(Dto.SandboxRequest r) {
+        for (var field : new String[][] {{"mac", r.mac()}, {"ipv4", r.ipv4()}, {"gateway", r.gateway()},
+                {"prefixLength", r.prefixLength() == null ? null : r.prefixLength().toString()}}) {
+            if (field[1] != null) {
+                throw new ApiException(ProblemCode.INVALID_INPUT, field[0] + " must not be given: template " + r.template()
+                        + " has a network device, so the sandbox's MAC, ipv4, prefixLength and gateway are leased from tenant "
+                        + r.tenant() + "'s network");
+            }
+        }
     }
 
     public Dto.SandboxList sandboxes(String tenant, String template, String state) {

@@ -15,6 +15,9 @@ final class LiveSandbox {
     /** The tenant-pool IPv4 address it holds, released when it is deleted. */
     final int ipv4;
     final ReentrantLock lock = new ReentrantLock();
+    /** Its port on the tenant's network (closed after the VM), or null; set once before the sandbox is published. */
+    dev.hostd.net.SandboxPort port;
+    Dto.SandboxNetworkView network;
 
     LiveSandbox(Sandbox sandbox, Instant createdAt, double cloneMillis, int ipv4) {
         this.sandbox = sandbox;

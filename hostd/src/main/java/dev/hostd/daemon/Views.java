@@ -10,7 +10,7 @@ final class Views {
 
     static Dto.TemplateView of(Template t) {
         return new Dto.TemplateView(t.id(), (int) (t.memoryBytes() >> 20), t.createdAt().toString(), t.guestImageSha256(),
-                t.directory().toString(), t.formatVersion());
+                t.directory().toString(), t.formatVersion(), SandboxNetworks.hasNetworkDevice(t));
     }
 
     static Dto.SandboxView of(LiveSandbox l) {
@@ -19,6 +19,6 @@ final class Views {
         return new Dto.SandboxView(s.id(), s.templateId(), i.tenantId(), s.state().name(), Identity.formatMac(i.mac()),
                 Identity.formatIpv4(i.ipv4()), i.prefixLength(), Identity.formatIpv4(i.gateway()), i.hostname(),
                 l.createdAt.toString(), l.cloneMillis,
-                new Dto.AgentView(s.report().generation(), s.report().identitiesSeen(), s.report().agentVersion()));
+                new Dto.AgentView(s.report().generation(), s.report().identitiesSeen(), s.report().agentVersion()), l.network);
     }
 }

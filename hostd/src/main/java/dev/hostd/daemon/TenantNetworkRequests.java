@@ -1,0 +1,62 @@
+package dev.hostd.daemon;
+
+import dev.hostd.net.Ipv4;
+import dev.hostd.net.Ipv4Cidr;
+import dev.hostd.net.TenantSpec;
+import java.util.regex.Pattern;
+
+/** Checks a {@code PUT /v1/tenants/{tenant}/network} body; each error names the member that is wrong. */
+final class TenantNetworkRequests {
+    private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    static final int MIN_PREFIX = 8, MAX_PREFIX = 30;
+
+    private TenantNetworkRequests() {}
+
+    static void validateTenant(String tenant) {
+        if (tenant == null || !TENANT.matcher(tenant).matches()) {
+            throw invalid("tenant '" + tenant + "' must be 1-63 of [A-Za-z0-9._-], starting with a letter or digit");
+        }
+    }
+
+    static TenantSpec validate(String tenant, Dto.TenantNetworkRequest r) {
+        validateTenant(tenant);
+        if (r == null) {
+            throw invalid("a tenant network needs a JSON body {\"vni\",\"cidr\",\"gateway\"}");
+        }
+        if (r.vni() == null) {
+            throw invalid("vni is required (the VXLAN network identifier of the tenant's VPC, 1..16777215)");
+        }
+        if (r.vni() < 1 || r.vni() > 0xFFFFFF) {
+            throw invalid("vni must be 1..16777215; got " + r.vni());
+        }
+        if (r.cidr() == null) {
+            throw invalid("cidr is required (the sandboxes' subnet, e.g. 198.18.0.0/24)");
+        }
+        Ipv4Cidr cidr;
+        try {
+            cidr = Ipv4Cidr.parse(r.cidr());
+        } catch (IllegalArgumentException e) {
+            throw invalid("cidr '" + r.cidr() + "' is not an IPv4 network a.b.c.d/n: " + e.getMessage());
+        }
+        if (r.cidr().indexOf('/') < 0 || cidr.prefixLength() < MIN_PREFIX || cidr.prefixLength() > MAX_PREFIX) {
+            throw invalid("cidr '" + r.cidr() + "' must have a prefix length of /" + MIN_PREFIX + "../" + MAX_PREFIX);
+        }
+        if (r.gateway() == null) {
+            throw invalid("gateway is required (the VPC gateway's address inside cidr)");
+        }
+        int gateway;
+        try {
+            gateway = Ipv4.parse(r.gateway());
+        } catch (IllegalArgumentException e) {
+            throw invalid("gateway: " + e.getMessage());
+        }
+        if (!cidr.contains(gateway) || gateway == cidr.network() || gateway == cidr.broadcast()) {
+            throw invalid("gateway " + r.gateway() + " is not a host address inside cidr " + cidr);
+        }
+        return new TenantSpec(tenant, r.vni(), cidr, gateway);
+    }
+
+    private static ApiException invalid(String detail) {
+        return new ApiException(ProblemCode.INVALID_INPUT, detail);
+    }
+}
