@@ -16,6 +16,7 @@ import java.util.Map;
 import org.apache.hc.client5.http.classic.methods.HttpDelete;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.classic.methods.HttpPut;
 import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
@@ -102,6 +103,16 @@ final class ApiClient implements AutoCloseable {
             }
         }
         return send(post);
+    }
+
+    Response put(JsonNode body, String... segments) {
+        HttpPut put = new HttpPut(uri(segments, Map.of()));
+        try {
+            put.setEntity(new ByteArrayEntity(JSON.writeValueAsBytes(body), ContentType.APPLICATION_JSON));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return send(put);
     }
 
     Response delete(String... segments) {

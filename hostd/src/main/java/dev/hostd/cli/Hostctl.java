@@ -28,6 +28,7 @@ import picocli.CommandLine.ScopeType;
                 HostCommands.Metrics.class,
                 TemplateCommands.class,
                 SandboxCommands.class,
+                TenantCommands.class,
                 TopCommand.class,
                 CommandLine.HelpCommand.class,
         },

@@ -75,11 +75,17 @@ final class TemplateCommands {
         @Option(names = "--memory-mib", paramLabel = "MIB", description = "Guest RAM in MiB (daemon default if left out).")
         Integer memoryMiB;
 
+        @Option(names = "--network", description = "Give the guest a virtio-net device (its sandboxes then get a TAP on their tenant's network).")
+        boolean network;
+
         @Override
         int run(ApiClient api) {
             ObjectNode body = object().put("id", id).put("image", image);
             if (memoryMiB != null) {
                 body.put("memoryMiB", memoryMiB);
+            }
+            if (network) {
+                body.put("network", true);
             }
             JsonNode tpl = ApiClient.expectSuccess(api.post(body, "v1", "templates")).json();
             if (json()) {
