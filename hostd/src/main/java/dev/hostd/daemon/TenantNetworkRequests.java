@@ -48,7 +48,7 @@ final class TenantNetworkRequests {
         try {
             gateway = Ipv4.parse(r.gateway());
         } catch (IllegalArgumentException e) {
-            throw invalid("gateway: " + e.getMessage());
+            throw invalid("gateway '" + r.gateway() + "' is not an IPv4 address: " + e.getMessage());
         }
         if (!cidr.contains(gateway) || gateway == cidr.network() || gateway == cidr.broadcast()) {
             throw invalid("gateway " + r.gateway() + " is not a host address inside cidr " + cidr);

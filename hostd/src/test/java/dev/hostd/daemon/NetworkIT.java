@@ -43,6 +43,7 @@ class NetworkIT {
     static final Ipv4Cidr SUBNET = Ipv4Cidr.parse("198.18.0.0/24");
     static final int GATEWAY = Ipv4.parse("198.18.0.1"), SERVICE = Ipv4.parse("198.19.0.10");
     static final int VNI = 501;
+    static final OpenApi API = new OpenApi();
 
     @Test
     void sandboxesOnATenantNetworkReachTheirVpcThroughTheDaemon() throws Exception {
@@ -60,10 +61,10 @@ class NetworkIT {
                 assertEquals(tenantNs, put.json().get("namespace").asText());
                 assertEquals(put.json(), put(client, "/v1/tenants/a/network", Map.of("vni", VNI, "cidr", "198.18.0.0/24", "gateway", "198.18.0.1")).json(),
                         "the same network again changes nothing");
-                assertEquals("198.18.0.0/24", client.get("/v1/tenants/a/network").json().get("cidr").asText());
-                assertEquals(404, client.get("/v1/tenants/nobody/network").status());
+                assertEquals("198.18.0.0/24", validated(client.get("/v1/tenants/a/network")).json().get("cidr").asText());
+                assertEquals(404, validated(client.get("/v1/tenants/nobody/network")).status());
 
-                UdsHttpClient.Response tpl = client.post("/v1/templates", Map.of("id", "net-tpl", "image", "test-guest", "memoryMiB", 16, "network", true));
+                UdsHttpClient.Response tpl = validated(client.post("/v1/templates", Map.of("id", "net-tpl", "image", "test-guest", "memoryMiB", 16, "network", true)));
                 assertEquals(201, tpl.status(), tpl.toString());
                 assertTrue(tpl.json().get("network").asBoolean());
 
@@ -87,18 +88,11 @@ class NetworkIT {
 
                 assertEquals(409, put(client, "/v1/tenants/a/network", Map.of("vni", VNI + 1, "cidr", "198.18.0.0/24", "gateway", "198.18.0.1")).status(),
                         "a tenant network with live sandboxes cannot change");
-                assertEquals(409, client.delete("/v1/tenants/a/network").status(), "nor be deleted");
+                assertEquals(409, validated(client.delete("/v1/tenants/a/network")).status(), "nor be deleted");
 
                 byte[] payload = "hello via hostd".getBytes(StandardCharsets.US_ASCII);
                 Replies udp = Replies.parseUdp(invoke(client, "net-1", TestGuestNet.UDP, TestGuestNet.udp(Ipv4.toBytes(SERVICE), Testbed.ECHO_PORT, 2, payload)));
-                if (udp.received() != 2) {
-                    System.err.println("DEBUG console\n" + client.get("/v1/sandboxes/net-1/console").text());
-                    System.err.println("DEBUG links\n" + Testbed.ip(tenantNs, "-s", "link", "show"));
-                    System.err.println("DEBUG nft\n" + Testbed.sh("ip", "netns", "exec", tenantNs, "nft", "list", "ruleset"));
-                    System.err.println("DEBUG gw\n" + Testbed.ip(testbed.gatewayNamespace(), "-s", "link", "show"));
-                    System.err.println("DEBUG vpc\n" + Testbed.ip(vpc, "-s", "link", "show"));
-                }
-                assertEquals(2, udp.received(), "UDP echo through the forwarder: " + udp);
+                assertEquals(2, udp.received(), () -> "UDP echo through the forwarder: " + udp + "\n" + diagnostics(client, tenantNs));
                 assertArrayEquals(("a:hello via hostd").getBytes(StandardCharsets.US_ASCII), udp.lastReply(), "answered by tenant a's VPC");
                 Replies ping = Replies.parsePing(invoke(client, "net-2", TestGuestNet.PING, TestGuestNet.ping(Ipv4.toBytes(SERVICE), 2)));
                 assertEquals(2, ping.received(), "ICMP echo through the forwarder: " + ping);
@@ -122,7 +116,7 @@ class NetworkIT {
                 JsonNode s3 = created(client.post("/v1/sandboxes", Map.of("id", "net-3", "template", "net-tpl", "tenant", "a")));
                 assertTrue(SUBNET.contains(Ipv4.parse(s3.get("ipv4").asText())));
                 assertEquals(204, client.delete("/v1/sandboxes/net-3").status());
-                assertEquals(204, client.delete("/v1/tenants/a/network").status());
+                assertEquals(204, validated(client.delete("/v1/tenants/a/network")).status());
                 assertFalse(testbed.leftovers().contains(tenantNs), "DELETE removed the tenant namespace");
                 assertEquals(404, client.get("/v1/tenants/a/network").status());
             }
@@ -153,6 +147,12 @@ class NetworkIT {
         assertEquals(404, client.get("/v1/tenants/bad/network").status(), "nothing was set up by the bad bodies");
     }
 
+    /** What a failed reachability assertion shows: the guest's console and the tenant namespace's links with counters. */
+    private static String diagnostics(UdsHttpClient client, String tenantNs) {
+        return "console of net-1:\n" + client.get("/v1/sandboxes/net-1/console").text() + "\nlinks in " + tenantNs + ":\n"
+                + Testbed.ip(tenantNs, "-s", "link", "show");
+    }
+
     private static Map<String, Object> settings(Testbed testbed, TestDirs dirs) {
         Map<String, Object> p = new HashMap<>();
         p.put("hostd.socket.path", dirs.socket.toString());
@@ -171,14 +171,21 @@ class NetworkIT {
 
     private static UdsHttpClient.Response put(UdsHttpClient client, String path, Object body) {
         try {
-            return client.send("PUT", path, "application/json", JSON.writeValueAsBytes(body));
+            return validated(client.send("PUT", path, "application/json", JSON.writeValueAsBytes(body)));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException(e);
         }
     }
 
+    /** Checks the answer against docs/openapi.yaml. */
+    private static UdsHttpClient.Response validated(UdsHttpClient.Response r) {
+        API.validate(r);
+        return r;
+    }
+
     private static JsonNode created(UdsHttpClient.Response r) {
         assertEquals(201, r.status(), r.toString());
+        API.validate(r);
         return r.json();
     }
 
