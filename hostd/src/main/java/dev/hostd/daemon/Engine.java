@@ -1,5 +1,6 @@
 package dev.hostd.daemon;
 
+import dev.hostd.cgroup.SandboxCgroup;
 import dev.hostd.template.Cloner;
 import dev.hostd.template.Sandbox;
 import dev.hostd.template.Template;
@@ -59,6 +60,7 @@ public final class Engine implements GracefulShutdownCapable {
     private final Kvm kvm;
     private final TemplateStore store;
     private final Cloner cloner;
+    private final SandboxCgroups cgroups;
     private final Map<String, LiveSandbox> sandboxes = new ConcurrentHashMap<>();
     private final AtomicInteger reserved = new AtomicInteger();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -68,8 +70,9 @@ public final class Engine implements GracefulShutdownCapable {
     private volatile Phase phase = Phase.STARTING;
     private volatile String phaseDetail = "adopting templates";
 
-    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd) {
+    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups) {
         this.config = config;
+        this.cgroups = cgroups;
         this.metrics = metrics;
         this.systemd = systemd;
         try {
@@ -206,6 +209,7 @@ public final class Engine implements GracefulShutdownCapable {
         } catch (RuntimeException e) {
             LOG.warn("closing sandbox {} failed: {}", l.sandbox.id(), e.getMessage());
         } finally {
+            cgroups.release(l.sandbox.id());
             ips.release(l.sandbox.identity().tenantId(), l.ipv4);
             reserved.decrementAndGet();
         }
@@ -310,7 +314,14 @@ public final class Engine implements GracefulShutdownCapable {
                 }
                 Identity identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 long t0 = System.nanoTime();
-                Sandbox sandbox = cloner.clone(template, identity);
+                SandboxCgroup cgroup = cgroups.lease(id); // null when hostd.cgroups.enabled is false
+                Sandbox sandbox;
+                try {
+                    sandbox = cloner.clone(template, identity, cgroup);
+                } catch (RuntimeException e) {
+                    cgroups.release(id, cgroup);
+                    throw e;
+                }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.cloneSeconds(seconds);
                 LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, ip);

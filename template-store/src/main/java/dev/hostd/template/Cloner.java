@@ -7,6 +7,7 @@ import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.MicroVm;
+import dev.hostd.vmm.machine.VcpuThreadBinding;
 import dev.hostd.vmm.machine.VmShell;
 import dev.hostd.vmm.memory.MemoryMapping;
 import java.security.MessageDigest;
@@ -40,15 +41,29 @@ public final class Cloner {
     }
 
     public Sandbox clone(Template template, Identity identity) {
-        return clone(template, identity, null);
+        return clone(template, identity, null, null);
+    }
+
+    /**
+     * A clone whose vCPU threads are handed to {@code vcpuThreads} (e.g. the sandbox's cgroup)
+     * after the restore and before the guest runs its first instruction, so its CPU limits hold
+     * from the start. On failure the threads are unbound before this throws.
+     */
+    public Sandbox clone(Template template, Identity identity, VcpuThreadBinding vcpuThreads) {
+        return clone(template, identity, vcpuThreads, null);
     }
 
     /**
      * A clone whose network device (the template must have one) is connected to {@code tap}, with
      * the MAC of its identity. The sandbox owns the TAP from the call on: it is closed with the
-     * sandbox, or at once if cloning fails. A null TAP leaves the device disconnected.
+     * sandbox, or at once if cloning fails.
      */
     public Sandbox clone(Template template, Identity identity, Tap tap) {
+        return clone(template, identity, null, tap);
+    }
+
+    /** A clone with its vCPU threads bound and its network device on a TAP, as above; either may be null (none). */
+    public Sandbox clone(Template template, Identity identity, VcpuThreadBinding vcpuThreads, Tap tap) {
         try {
             identities.reserve(identity);
         } catch (RuntimeException e) {
@@ -68,6 +83,9 @@ public final class Cloner {
             random.nextBytes(seed);
             long generation = IdentityPage.generation(vm.memory()) + 1;
             IdentityPage.write(vm.memory(), identity, generation, seed, Clock.nowNanos());
+            if (vcpuThreads != null) {
+                vm.bindVcpuThreads(vcpuThreads);
+            }
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
             IdentityReport report = GuestStops.awaitHello(vm, hello, readyTimeout, "clone");

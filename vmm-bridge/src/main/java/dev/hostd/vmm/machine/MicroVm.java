@@ -227,6 +227,25 @@ public final class MicroVm implements AutoCloseable, ExitContext {
         return agent;
     }
 
+    /** Linux thread ids of the VM's vCPU threads (one today); empty once the VM stopped. */
+    public int[] vcpuThreadIds() {
+        int tid = vcpu.threadId();
+        return tid == 0 ? new int[0] : new int[] {tid};
+    }
+
+    /**
+     * Hands every vCPU thread of this (created or paused) VM to {@code binding}; see
+     * {@link VcpuThreadBinding} for when each side runs. If bind throws, nothing stays bound.
+     */
+    public void bindVcpuThreads(VcpuThreadBinding binding) {
+        vcpu.bindThread(binding);
+    }
+
+    /** Bytes of guest RAM that are this VM's own (pages the guest or the VMM wrote), from /proc/self/pagemap. */
+    public long privateMemoryBytes() {
+        return (long) ram.privatePageOffsets().length * 4096; // pagemap entries are per 4 KiB page
+    }
+
     /** Counters of the network device, if the machine has one. */
     public Optional<NetStats> netStats() {
         return net == null ? Optional.empty() : Optional.of(net.stats());

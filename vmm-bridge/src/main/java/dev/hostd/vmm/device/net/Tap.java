@@ -93,6 +93,15 @@ public final class Tap implements AutoCloseable {
         }
     }
 
+    /**
+     * Adopts a duplicate of {@code fd}, which stays its owner's (the netns-forwarder's port keeps
+     * its fd and closes it when the sandbox detaches). The duplicate shares the open file, so the
+     * owner's fd becomes non-blocking too; the kernel removes a non-persistent TAP once both are closed.
+     */
+    public static Tap duplicateOf(int fd) {
+        return adopt(NetLibc.fcntl(fd, NetLibc.F_DUPFD_CLOEXEC, 0, "fcntl F_DUPFD_CLOEXEC (duplicating TAP fd " + fd + ")"));
+    }
+
     /** The header is virtio_net_hdr_v1; no offloads, so the kernel hands over only complete, checksummed frames. */
     private void configureHeader() {
         if (vnetHeader) {

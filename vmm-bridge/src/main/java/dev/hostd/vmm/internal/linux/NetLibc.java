@@ -17,7 +17,7 @@ import java.lang.invoke.MethodHandle;
  */
 public final class NetLibc {
     public static final int O_NONBLOCK = 0x800;
-    public static final int F_GETFL = 3, F_SETFL = 4;
+    public static final int F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
     public static final int EPOLL_CLOEXEC = 0x80000;
     public static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
     public static final int EPOLLIN = 0x1, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLET = 0x80000000;

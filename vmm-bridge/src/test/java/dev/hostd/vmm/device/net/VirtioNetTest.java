@@ -254,6 +254,15 @@ class VirtioNetTest {
         } finally {
             adopted.close();
         }
+        // A borrowed fd: the owner keeps its own, the TAP lives until both are closed.
+        int owned = rawTapFd("borrow0", Tap.IFF_TAP | Tap.IFF_NO_PI);
+        try (Tap copy = Tap.duplicateOf(owned)) {
+            assertEquals("borrow0", copy.name());
+            assertEquals(0, copy.headerBytes());
+            Libc.close(owned); // the owner lets go first
+            ns.exec("ip", "link", "show", "borrow0"); // still there: the duplicate holds it
+        }
+        assertThrows(IllegalStateException.class, () -> ns.exec("ip", "link", "show", "borrow0"), "gone with the last fd");
         int tun = rawTapFd("adopt1", 0x0001 | Tap.IFF_NO_PI); // IFF_TUN: IP packets, not Ethernet frames
         VmmException notTap = assertThrows(VmmException.class, () -> Tap.adopt(tun));
         assertTrue(notTap.getMessage().contains("must be a TAP"), notTap.getMessage());
