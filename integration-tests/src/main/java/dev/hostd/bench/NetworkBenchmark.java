@@ -36,6 +36,7 @@ public final class NetworkBenchmark {
         int live = Integer.getInteger("bench.live", 1000);
         double seconds = Double.parseDouble(System.getProperty("bench.seconds", "3"));
         Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks/network.md"));
+        String loadAtStart = NetworkReport.loadAverage();
         Map<String, Object> json = new LinkedHashMap<>();
         List<String> latencyRows = new ArrayList<>();
         List<String> throughputRows = new ArrayList<>();
@@ -98,7 +99,7 @@ public final class NetworkBenchmark {
         String jsonLine = NetworkReport.json(json);
         System.out.println(table);
         System.out.println(jsonLine);
-        NetworkReport.writeMarkdown(report, table, jsonLine, json, n, forks, seconds);
+        NetworkReport.writeMarkdown(report, table, jsonLine, json, n, forks, seconds, loadAtStart);
     }
 
     /** The same comparison with a real test guest sending (skipped without /dev/kvm). */

@@ -32,7 +32,17 @@ final class NetworkReport {
                 .collect(Collectors.joining(",", "{\"benchmark\":\"network\",", "}"));
     }
 
-    static void writeMarkdown(Path file, String table, String jsonLine, Map<String, Object> v, int attaches, int forks, double seconds) throws IOException {
+    /** The 1-minute load average when the run started: these hosts are shared, so it says how quiet the run was. */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    static void writeMarkdown(Path file, String table, String jsonLine, Map<String, Object> v, int attaches, int forks, double seconds,
+                              String loadAtStart) throws IOException {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();
@@ -50,7 +60,8 @@ final class NetworkReport {
                 scripts/bench-network
                 ```
 
-                (`-Dbench.attaches=%d -Dbench.forks=%d -Dbench.seconds=%s` were this run's settings.) Everything runs in
+                (`-Dbench.attaches=%d -Dbench.forks=%d -Dbench.seconds=%s` were this run's settings; 1-minute load
+                average at its start: %s on %d cores, other work was running.) Everything runs in
                 namespaces the benchmark makes and deletes, addresses from 198.18.0.0/15: an underlay namespace
                 holding the ENI veth, a gateway namespace terminating VXLAN VNI 201 into a VPC namespace, and the
                 tenant namespace the forwarder makes (see docs/network.md).
@@ -91,7 +102,7 @@ final class NetworkReport {
                 | forwarder vs plain veth, same run (raw generator) | %s× (60-byte frames), %s× (1,442-byte frames) packets/s | reported |
                 | forwarder vs plain veth, same run (test guest) | %s× (60-byte frames), %s× (1,442-byte frames) packets/s | reported |
                 """.formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), host, Runtime.getRuntime().availableProcessors(),
-                Runtime.version(), attaches, forks, fmt(seconds), fmt(seconds), table, jsonLine, v.get("attach_pooled_ms_p50"),
+                Runtime.version(), attaches, forks, fmt(seconds), loadAtStart, Runtime.getRuntime().availableProcessors(), fmt(seconds), table, jsonLine, v.get("attach_pooled_ms_p50"),
                 v.get("attach_unpooled_ms_p50"), p50 <= 1 ? (p50Unpooled <= 1 ? "yes (both)" : "yes (pooled)") : "**no**",
                 v.get("udp18_forwarder_to_veth_ratio_pps"), v.get("udp1400_forwarder_to_veth_ratio_pps"),
                 v.getOrDefault("guest_udp18_forwarder_to_veth_ratio_pps", "n/a"), v.getOrDefault("guest_udp1400_forwarder_to_veth_ratio_pps", "n/a"));
