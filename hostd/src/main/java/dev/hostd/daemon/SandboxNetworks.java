@@ -65,7 +65,11 @@ public final class SandboxNetworks implements AutoCloseable {
         ForwarderConfig config = new NetworkSettings(underlayNamespace, localAddress, gatewayAddress, hostAddresses,
                 namespacePrefix, vxlanPort, mtu, tapPoolSize).forwarderConfig();
         List<TenantSpec> saved = file.load();
-        this.forwarder = Forwarder.open(config);
+        try {
+            this.forwarder = Forwarder.open(config);
+        } catch (NetException e) {
+            throw new IllegalStateException("hostd.network: " + e.getMessage(), e);
+        }
         try {
             // Sandboxes do not survive a restart: whatever a predecessor left (namespaces with their
             // TAPs, bridges, tunnels and rules) belongs to no live sandbox. Remove it all, then set
@@ -238,7 +242,7 @@ public final class SandboxNetworks implements AutoCloseable {
 
     private void requireOn() {
         if (forwarder == null) {
-            throw new ApiException(ProblemCode.CONFLICT, "sandbox networking is off on this host (" + ENABLED_KEY + "=false)", ENABLED_KEY);
+            throw new ApiException(ProblemCode.CONFLICT, "sandbox networking is off on this host (" + ENABLED_KEY + "=false)");
         }
         if (closed) {
             throw new ApiException(ProblemCode.UNAVAILABLE, "hostd is stopping");
