@@ -85,6 +85,9 @@ class NetworkIT {
                 String tap1 = s1.get("network").get("tap").asText(), tap2 = s2.get("network").get("tap").asText();
                 assertTrue(Testbed.ip(tenantNs, "link", "show").contains(tap1), "TAP " + tap1 + " in " + tenantNs);
                 assertEquals(2, client.get("/v1/tenants/a/network").json().get("sandboxes").asInt());
+                assertEquals(409, client.post("/v1/sandboxes", Map.of("id", "net-2", "template", "net-tpl", "tenant", "a")).status(), "id in use");
+                assertTrue(Testbed.ip(tenantNs, "link", "show").contains(tap2), "a refused duplicate leaves the live sandbox's TAP alone");
+                assertEquals(2, client.get("/v1/tenants/a/network").json().get("sandboxes").asInt(), "and takes no port");
 
                 assertEquals(409, put(client, "/v1/tenants/a/network", Map.of("vni", VNI + 1, "cidr", "198.18.0.0/24", "gateway", "198.18.0.1")).status(),
                         "a tenant network with live sandboxes cannot change");
