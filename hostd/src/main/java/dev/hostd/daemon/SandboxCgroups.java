@@ -70,6 +70,11 @@ public final class SandboxCgroups implements AutoCloseable {
                 held.close();
             }
             throw new IllegalStateException("hostd.cgroups: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (held != null) {
+                held.close();
+            }
+            throw e;
         }
     }
 
