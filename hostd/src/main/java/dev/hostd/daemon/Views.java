@@ -29,8 +29,17 @@ final class Views {
                 resources(l, measureMemory));
     }
 
+    /** Null if the sandbox was deleted while being read (its mapping is gone). */
+    private static Long privateMemory(LiveSandbox l) {
+        try {
+            return l.sandbox.privateMemoryBytes();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     private static Dto.ResourcesView resources(LiveSandbox l, boolean measureMemory) {
-        Long privateBytes = measureMemory ? l.sandbox.privateMemoryBytes() : null;
+        Long privateBytes = measureMemory ? privateMemory(l) : null;
         if (l.cgroup == null) {
             return new Dto.ResourcesView(l.memoryLimitBytes, privateBytes, null, null, null);
         }
