@@ -76,6 +76,7 @@ class ConverterTest {
         assertEquals((1 << 8) | 3, dev.rdev());
         assertEquals(Node.S_IFIFO, b.node(b.lookup("/dev/initctl")).type());
         assertEquals(0700, b.node(b.lookup("/var/cache")).mode() & 07777);
+        assertEquals(1_700_000_000L, b.node(b.lookup("/etc")).mtimeSeconds(), "a directory keeps its layer's time");
         assertEquals(33, b.node(b.lookup("/var/cache")).uid());
         assertEquals(0, b.node(b.lookup("/empty")).chunks().length);
 

@@ -54,10 +54,11 @@ public final class SampleImage {
                 .device("dev/sda", false, 8, 0)
                 .fifo("dev/initctl")
                 .file("empty", 0644, new byte[0])
+                .dir("dup", 0755, 0, 0)
                 .file("dup/a", 0644, random(7, 1 << 20))
                 .file("dup/b", 0644, random(7, 1 << 20));
         if (bigMib > 0) {
-            base.file("data/big.bin", 0644, random(99, bigMib << 20));
+            base.dir("data", 0755, 0, 0).file("data/big.bin", 0644, random(99, bigMib << 20));
         }
         img.layer(false)
                 .whiteout("etc", "removed.conf")

@@ -72,7 +72,7 @@ final class LayerMerger {
             return;
         }
         String base = path.getLast();
-        TreeNode parent = parentOf(path, layer, layerName, e.getName());
+        TreeNode parent = parentOf(path, layer, layerName, e);
         if (base.equals(OPAQUE)) {
             parent.children.values().removeIf(child -> child.layer < layer);
             return;
@@ -157,12 +157,15 @@ final class LayerMerger {
     }
 
     /** The parent directory of {@code path}, made (0755, root-owned) where missing; never through a symlink. */
-    private TreeNode parentOf(List<String> path, int layer, String layerName, String entry) {
+    private TreeNode parentOf(List<String> path, int layer, String layerName, TarArchiveEntry e) {
+        String entry = e.getName();
         TreeNode dir = root;
         for (int i = 0; i < path.size() - 1; i++) {
             TreeNode next = dir.children.get(path.get(i));
             if (next == null) {
+                // A directory the tar does not list: 0755 root, and the entry's time (deterministic).
                 next = new TreeNode(Node.S_IFDIR | 0755, layer);
+                next.mtimeSeconds = e.getLastModifiedTime().toInstant().getEpochSecond();
                 dir.children.put(path.get(i), next);
             } else if (next.isSymlink()) {
                 throw bad(layerName, entry, "path goes through the symlink '" + path.get(i) + "'; refused, never followed");
