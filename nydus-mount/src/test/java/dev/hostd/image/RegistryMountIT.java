@@ -56,7 +56,7 @@ class RegistryMountIT {
 
     static MountOptions quickRetries() {
         return MountOptions.defaults().withTrace(false, false)
-                .withFetch(new FetchPolicy(8, 2, 4 << 20, 3, Duration.ofMillis(20), Duration.ofMillis(100)));
+                .withFetch(new FetchPolicy(8, 2, 1 << 20, 4 << 20, 3, Duration.ofMillis(20), Duration.ofMillis(100)));
     }
 
     @Test

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The verified data of an image's chunks: memory cache, then host disk cache, then the backend.
  * One fetch per chunk is in flight at a time (other readers wait on its future); a fetch takes
- * the wanted chunk and the blob-adjacent chunks nobody has (up to {@link FetchPolicy#mergeBytes})
+ * the wanted chunk and the blob-adjacent chunks nobody has (up to {@link FetchPolicy#mergeBytes}, more for prefetch)
  * in one request; requests are bounded by semaphores and retried with exponential back-off and
  * full jitter. A chunk that does not verify fails its readers with EIO and is never cached.
  */
@@ -177,7 +177,7 @@ public final class ChunkSource implements AutoCloseable {
         long end = head.end();
         for (int k = positionInBlob[first] + 1; k < order.length; k++) {
             ChunkInfo next = chunks.get(order[k]);
-            if (next.offset() != end || next.end() - head.offset() > policy.mergeBytes()
+            if (next.offset() != end || next.end() - head.offset() > (prefetch ? policy.prefetchMergeBytes() : policy.mergeBytes())
                     || memory.get(next.digest()) != null || (disk != null && disk.contains(next))) {
                 break;
             }
