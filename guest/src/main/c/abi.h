@@ -6,6 +6,7 @@
 #define PORT_COM1 0x3F8
 #define PORT_WAIT 0x510
 #define PORT_PANIC 0x511
+#define PORT_WAIT_TIMED 0x512 /* out 32-bit: wait at most that many microseconds */
 
 /* Guest-physical memory map. */
 #define BOOT_INFO_ADDR 0x4000
@@ -123,6 +124,7 @@ _Static_assert(offsetof(struct identity_report, agent_version) == 0x110, "agent_
 #define STATUS_BAD_ARGUMENT 2
 #define STATUS_TOO_LARGE 3
 #define STATUS_OUT_OF_MEMORY 4
+#define STATUS_UNAVAILABLE 5 /* the function needs a device this VM does not have */
 
 struct frame_hdr {
     uint32_t len;

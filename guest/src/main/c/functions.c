@@ -2,6 +2,7 @@
 
 #include "io.h"
 #include "lib.h"
+#include "netfn.h"
 #include "sha256.h"
 
 static uint8_t *heap;
@@ -94,5 +95,6 @@ uint32_t functions_invoke(const char *name, uint32_t name_len, const uint8_t *ar
         if (strnlen(table[i].name, 16) == name_len && !memcmp(table[i].name, name, name_len))
             return table[i].fn(arg, arg_len, out, out_len);
     }
-    return STATUS_UNKNOWN_FUNCTION;
+    int64_t net_status = netfn_invoke(name, name_len, arg, arg_len, out, out_len);
+    return net_status >= 0 ? (uint32_t)net_status : STATUS_UNKNOWN_FUNCTION;
 }

@@ -1,4 +1,5 @@
-/* The built-in functions the host can INVOKE: echo, sha256, touch, spin, identity. */
+/* The built-in functions the host can INVOKE: echo, sha256, touch, spin, identity (and, from
+ * netfn.c, ping, udp, udpflood). */
 #ifndef HOSTD_GUEST_FUNCTIONS_H
 #define HOSTD_GUEST_FUNCTIONS_H
 #include <stdint.h>

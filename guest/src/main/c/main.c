@@ -5,6 +5,8 @@
 #include "functions.h"
 #include "identity.h"
 #include "io.h"
+#include "net.h"
+#include "netfn.h"
 #include "vsock.h"
 
 extern char __image_end[];
@@ -39,6 +41,7 @@ static void apply_identity(const volatile struct identity_page *page) {
     seen_generation = ident.generation;
     identities_seen++;
     identity_build_report(&ident, identities_seen, &report);
+    net_apply_identity(&ident);
     vsock_connect();
 }
 
@@ -51,6 +54,8 @@ void main(const struct boot_info *bi) {
     functions_init(bi, &report);
     agent_init(&report);
     vsock_init(bi);
+    net_init(bi); /* optional: VMs without a network device have none */
+    netfn_init(bi);
 
     /* A snapshot is taken while the guest waits below; clones resume there, so everything a
      * clone must do happens in this loop, without console output. */
@@ -66,7 +71,9 @@ void main(const struct boot_info *bi) {
         }
         busy |= vsock_poll();  /* rx (reposted), events, tx reclaim */
         busy |= agent_poll();  /* HELLO, INVOKE -> RESULT */
+        busy |= net_poll();    /* answer ARP and pings to our address */
         busy |= vsock_flush(); /* one notify per queue; the device answers during the exit */
+        busy |= net_flush();
         if (!busy) {
             outb(PORT_WAIT, 0);
             vsock_waited();

@@ -64,7 +64,8 @@ public class ApiController {
     @Post("/sandboxes")
     public HttpResponse<Dto.SandboxView> createSandbox(@Body Dto.SandboxRequest request) {
         Dto.SandboxView s = engine.create(request);
-        return HttpResponse.created(s, URI.create("/v1/sandboxes/" + s.id()));
+        return HttpResponse.created(s, URI.create("/v1/sandboxes/" + s.id()))
+                .header(ServerTiming.HEADER, "clone;dur=" + ServerTiming.millis((long) (s.cloneMillis() * 1e6)));
     }
 
     @Get("/sandboxes{?tenant,template,state}")

@@ -1,6 +1,6 @@
 package dev.hostd.daemon;
 
-import dev.hostd.guest.TestGuestImage;
+import dev.hostd.cgroup.SandboxCgroup;
 import dev.hostd.template.Cloner;
 import dev.hostd.template.Sandbox;
 import dev.hostd.template.Template;
@@ -16,14 +16,11 @@ import io.micronaut.runtime.graceful.GracefulShutdownCapable;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -49,8 +46,6 @@ import org.slf4j.LoggerFactory;
 @Context
 public final class Engine implements GracefulShutdownCapable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
-    public static final String TEST_GUEST = "test-guest";
-    private static final long MAX_IMAGE_BYTES = 256L << 20;
     private static final int DEFAULT_MEMORY_MIB = 64, DEFAULT_PREFIX = 15;
     private static final Pattern FUNCTION = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final String WARMUP_TENANT = "hostd-warmup";
@@ -59,39 +54,25 @@ public final class Engine implements GracefulShutdownCapable {
 
     public enum Phase { STARTING, READY, STOPPING, STOPPED }
 
-    /** A live sandbox and what the API reports about it. */
-    static final class Live {
-        final Sandbox sandbox;
-        final Instant createdAt;
-        final double cloneMillis;
-        final int ipv4;
-        final ReentrantLock lock = new ReentrantLock();
-
-        Live(Sandbox sandbox, Instant createdAt, double cloneMillis, int ipv4) {
-            this.sandbox = sandbox;
-            this.createdAt = createdAt;
-            this.cloneMillis = cloneMillis;
-            this.ipv4 = ipv4;
-        }
-    }
-
     private final HostdConfig config;
     private final Metrics metrics;
     private final SystemdNotifier systemd;
     private final Kvm kvm;
     private final TemplateStore store;
     private final Cloner cloner;
-    private final Map<String, Live> sandboxes = new ConcurrentHashMap<>();
+    private final SandboxCgroups cgroups;
+    private final Map<String, LiveSandbox> sandboxes = new ConcurrentHashMap<>();
     private final AtomicInteger reserved = new AtomicInteger();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Ipv4Allocator ips = new Ipv4Allocator();
-    private final SecureRandom random = new SecureRandom();
+    private final RandomIds ids = new RandomIds();
     private final Instant startedAt = Instant.now();
     private volatile Phase phase = Phase.STARTING;
     private volatile String phaseDetail = "adopting templates";
 
-    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd) {
+    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups) {
         this.config = config;
+        this.cgroups = cgroups;
         this.metrics = metrics;
         this.systemd = systemd;
         try {
@@ -111,16 +92,12 @@ public final class Engine implements GracefulShutdownCapable {
         LOG.info("adopted {} template(s) from {}: {}; rejected {}", store.list().size(), store.directory(),
                 store.list().stream().map(Template::id).toList(),
                 store.rejected().stream().map(r -> r.id() + " (" + r.reason() + ")").toList());
-        metrics.gauge("hostd_sandboxes_live", () -> gauge("hostd_sandboxes_live", "Live sandboxes.", sandboxes.size()));
-        metrics.gauge("hostd_sandboxes_max", () -> gauge("hostd_sandboxes_max", "The limit hostd.limits.max-sandboxes.", config.maxSandboxes()));
-        metrics.gauge("hostd_templates", () -> gauge("hostd_templates", "Adopted or built templates.", store.list().size()));
-        metrics.gauge("hostd_templates_rejected", () -> gauge("hostd_templates_rejected", "Template directories not adopted at start.", store.rejected().size()));
+        metrics.gauge("hostd_sandboxes_live", "Live sandboxes.", sandboxes::size);
+        metrics.gauge("hostd_sandboxes_max", "The limit hostd.limits.max-sandboxes.", config::maxSandboxes);
+        metrics.gauge("hostd_templates", "Adopted or built templates.", () -> store.list().size());
+        metrics.gauge("hostd_templates_rejected", "Template directories not adopted at start and still on disk.", () -> store.rejected().size());
         metrics.gauge("hostd_template_memory_bytes", this::templateMemoryGauge);
-        metrics.gauge("hostd_ready", () -> gauge("hostd_ready", "1 when the API accepts work.", phase == Phase.READY ? 1 : 0));
-    }
-
-    private static String gauge(String name, String help, long value) {
-        return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + value + "\n";
+        metrics.gauge("hostd_ready", "1 when the API accepts work.", () -> phase == Phase.READY ? 1 : 0);
     }
 
     private String templateMemoryGauge() {
@@ -155,8 +132,8 @@ public final class Engine implements GracefulShutdownCapable {
             Template t = templates.getFirst();
             int ok = 0;
             for (int i = 0; i < config.warmupClones() && phase == Phase.STARTING; i++) {
-                Identity identity = new Identity(randomMac(), Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2 + i), DEFAULT_PREFIX,
-                        Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY), "warmup-" + i, "warmup-" + i + "-" + randomHex(4), WARMUP_TENANT);
+                Identity identity = new Identity(ids.mac(), Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2 + i), DEFAULT_PREFIX,
+                        Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY), "warmup-" + i, "warmup-" + i + "-" + ids.hex(4), WARMUP_TENANT);
                 try (Sandbox s = cloner.clone(t, identity)) {
                     s.invoke("echo", new byte[] {1, 2, 3}, config.invokeTimeout());
                     ok++;
@@ -212,10 +189,10 @@ public final class Engine implements GracefulShutdownCapable {
         if (inFlight.get() > 0) {
             LOG.warn("{} request(s) still running after hostd.shutdown-grace={}: their sandboxes are deleted under them", inFlight.get(), config.shutdownGrace());
         }
-        List<Live> all = new ArrayList<>(sandboxes.values());
+        List<LiveSandbox> all = new ArrayList<>(sandboxes.values());
         sandboxes.clear();
         try (ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (Live l : all) {
+            for (LiveSandbox l : all) {
                 closer.submit(() -> closeQuietly(l));
             }
         }
@@ -226,12 +203,13 @@ public final class Engine implements GracefulShutdownCapable {
         phaseDetail = "stopped";
     }
 
-    private void closeQuietly(Live l) {
+    private void closeQuietly(LiveSandbox l) {
         try {
             l.sandbox.close();
         } catch (RuntimeException e) {
             LOG.warn("closing sandbox {} failed: {}", l.sandbox.id(), e.getMessage());
         } finally {
+            cgroups.release(l.sandbox.id());
             ips.release(l.sandbox.identity().tenantId(), l.ipv4);
             reserved.decrementAndGet();
         }
@@ -265,50 +243,19 @@ public final class Engine implements GracefulShutdownCapable {
         TemplateSpec.validateId(r.id());
         int memoryMiB = r.memoryMiB() == null ? DEFAULT_MEMORY_MIB : r.memoryMiB();
         return work(() -> {
-            byte[] image = image(r.image());
-            return view(store.build(new TemplateSpec(r.id(), image, memoryMiB)));
+            byte[] image = GuestImages.read(r.image(), config.imageDir());
+            return Views.of(store.build(new TemplateSpec(r.id(), image, memoryMiB)));
         });
     }
 
-    private byte[] image(String image) {
-        if (image == null || image.isEmpty()) {
-            throw new ApiException(ProblemCode.INVALID_INPUT, "image must be \"" + TEST_GUEST + "\" or an absolute path to a guest ELF");
-        }
-        if (image.equals(TEST_GUEST)) {
-            return TestGuestImage.bytes();
-        }
-        Path p = Path.of(image);
-        if (!p.isAbsolute() || !p.normalize().equals(p)) {
-            throw new ApiException(ProblemCode.INVALID_INPUT, "image '" + image + "' must be \"" + TEST_GUEST + "\" or an absolute, normalized path");
-        }
-        try {
-            // The daemon runs as root: only files under the image directory may be read through the API.
-            Path dir = config.imageDir().toRealPath();
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || !p.toRealPath().startsWith(dir)) {
-                throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is not a file under " + dir
-                        + " (" + HostdConfig.IMAGE_DIR_KEY + "): copy guest images there");
-            }
-            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is not a regular file");
-            }
-            long size = Files.size(p);
-            if (size == 0 || size > MAX_IMAGE_BYTES) {
-                throw new ApiException(ProblemCode.INVALID_INPUT, "image " + image + " is " + size + " bytes; expected 1.." + MAX_IMAGE_BYTES);
-            }
-            return Files.readAllBytes(p);
-        } catch (IOException e) {
-            throw new ApiException(ProblemCode.INVALID_INPUT, "cannot read image " + image + ": " + e.getMessage());
-        }
-    }
-
     public Dto.TemplateList templates() {
-        return new Dto.TemplateList(store.list().stream().map(Engine::view).toList(),
+        return new Dto.TemplateList(store.list().stream().map(Views::of).toList(),
                 store.rejected().stream().map(r -> new Dto.RejectedView(r.id(), r.directory().toString(), r.reason())).toList());
     }
 
     public Dto.TemplateView template(String id) {
         TemplateSpec.validateId(id);
-        return view(store.get(id));
+        return Views.of(store.get(id));
     }
 
     public Dto.VerificationView verify(String id) {
@@ -327,11 +274,6 @@ public final class Engine implements GracefulShutdownCapable {
         });
     }
 
-    static Dto.TemplateView view(Template t) {
-        return new Dto.TemplateView(t.id(), (int) (t.memoryBytes() >> 20), t.createdAt().toString(), t.guestImageSha256(),
-                t.directory().toString(), SnapshotFile.FORMAT_MAJOR + "." + SnapshotFile.FORMAT_MINOR);
-    }
-
     // ---- sandboxes ------------------------------------------------------------------------------
 
     public Dto.SandboxView create(Dto.SandboxRequest r) {
@@ -345,8 +287,8 @@ public final class Engine implements GracefulShutdownCapable {
             throw new ApiException(ProblemCode.INVALID_INPUT, "tenant is required");
         }
         TemplateSpec.validateId(r.template());
-        String id = r.id() != null ? r.id() : "sbx-" + randomHex(6);
-        byte[] mac = r.mac() != null ? Identity.parseMac(r.mac()) : randomMac();
+        String id = r.id() != null ? r.id() : "sbx-" + ids.hex(6);
+        byte[] mac = r.mac() != null ? Identity.parseMac(r.mac()) : ids.mac();
         byte[] requestedIp = r.ipv4() != null ? Identity.parseIpv4(r.ipv4()) : null;
         int prefix = r.prefixLength() != null ? r.prefixLength() : DEFAULT_PREFIX;
         byte[] gateway = r.gateway() != null ? Identity.parseIpv4(r.gateway()) : Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY);
@@ -372,13 +314,20 @@ public final class Engine implements GracefulShutdownCapable {
                 }
                 Identity identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 long t0 = System.nanoTime();
-                Sandbox sandbox = cloner.clone(template, identity);
+                SandboxCgroup cgroup = cgroups.lease(id); // null when hostd.cgroups.enabled is false
+                Sandbox sandbox;
+                try {
+                    sandbox = cloner.clone(template, identity, cgroup);
+                } catch (RuntimeException e) {
+                    cgroups.release(id, cgroup);
+                    throw e;
+                }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.cloneSeconds(seconds);
-                Live live = new Live(sandbox, Instant.now(), seconds * 1000, ip);
+                LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, ip);
                 sandboxes.put(id, live);
                 ip = -1; // owned by the live sandbox now
-                return view(live);
+                return Views.of(live);
             } finally {
                 if (ip != -1) {
                     ips.release(r.tenant(), ip);
@@ -400,15 +349,15 @@ public final class Engine implements GracefulShutdownCapable {
                 .filter(l -> tenant == null || l.sandbox.identity().tenantId().equals(tenant))
                 .filter(l -> template == null || l.sandbox.templateId().equals(template))
                 .filter(l -> state == null || l.sandbox.state().name().equals(state))
-                .sorted(Comparator.comparing((Live l) -> l.createdAt).thenComparing(l -> l.sandbox.id()))
-                .map(Engine::view).toList());
+                .sorted(Comparator.comparing((LiveSandbox l) -> l.createdAt).thenComparing(l -> l.sandbox.id()))
+                .map(Views::of).toList());
     }
 
-    private Live live(String id) {
+    private LiveSandbox live(String id) {
         if (id == null || id.isEmpty() || id.length() > 63) {
             throw new ApiException(ProblemCode.INVALID_INPUT, "sandbox id '" + id + "' must be 1-63 characters");
         }
-        Live l = sandboxes.get(id);
+        LiveSandbox l = sandboxes.get(id);
         if (l == null) {
             throw new ApiException(ProblemCode.NOT_FOUND, "no sandbox '" + id + "'");
         }
@@ -416,12 +365,12 @@ public final class Engine implements GracefulShutdownCapable {
     }
 
     public Dto.SandboxView sandbox(String id) {
-        return view(live(id));
+        return Views.of(live(id));
     }
 
     public void delete(String id) {
         work(() -> {
-            Live l = live(id);
+            LiveSandbox l = live(id);
             if (sandboxes.remove(id, l)) {
                 closeQuietly(l);
             } else {
@@ -433,7 +382,7 @@ public final class Engine implements GracefulShutdownCapable {
 
     public Dto.SandboxView pause(String id) {
         return work(() -> {
-            Live l = live(id);
+            LiveSandbox l = live(id);
             l.lock.lock();
             try {
                 switch (l.sandbox.state()) {
@@ -441,7 +390,7 @@ public final class Engine implements GracefulShutdownCapable {
                     case PAUSED -> { }
                     default -> throw new ApiException(ProblemCode.CONFLICT, "sandbox " + id + " is " + l.sandbox.state() + ": it cannot be paused");
                 }
-                return view(l);
+                return Views.of(l);
             } finally {
                 l.lock.unlock();
             }
@@ -450,7 +399,7 @@ public final class Engine implements GracefulShutdownCapable {
 
     public Dto.SandboxView resume(String id) {
         return work(() -> {
-            Live l = live(id);
+            LiveSandbox l = live(id);
             l.lock.lock();
             try {
                 switch (l.sandbox.state()) {
@@ -458,7 +407,7 @@ public final class Engine implements GracefulShutdownCapable {
                     case RUNNING -> { }
                     default -> throw new ApiException(ProblemCode.CONFLICT, "sandbox " + id + " is " + l.sandbox.state() + ": it cannot be resumed");
                 }
-                return view(l);
+                return Views.of(l);
             } finally {
                 l.lock.unlock();
             }
@@ -480,7 +429,7 @@ public final class Engine implements GracefulShutdownCapable {
                     + HostdConfig.MAX_PAYLOAD_KEY + "=" + config.maxPayloadBytes(), HostdConfig.MAX_PAYLOAD_KEY);
         }
         return work(() -> {
-            Live l = live(id);
+            LiveSandbox l = live(id);
             l.lock.lock();
             try {
                 if (l.sandbox.state() != MicroVm.State.RUNNING) {
@@ -501,60 +450,19 @@ public final class Engine implements GracefulShutdownCapable {
         return live(id).sandbox.console().text();
     }
 
-    static Dto.SandboxView view(Live l) {
-        Sandbox s = l.sandbox;
-        Identity i = s.identity();
-        return new Dto.SandboxView(s.id(), s.templateId(), i.tenantId(), s.state().name(), Identity.formatMac(i.mac()),
-                Identity.formatIpv4(i.ipv4()), i.prefixLength(), Identity.formatIpv4(i.gateway()), i.hostname(),
-                l.createdAt.toString(), l.cloneMillis,
-                new Dto.AgentView(s.report().generation(), s.report().identitiesSeen(), s.report().agentVersion()));
-    }
-
     // ---- host -----------------------------------------------------------------------------------
 
     public Dto.HostView host() {
         long templateBytes = store.list().stream().mapToLong(Template::memoryBytes).sum();
-        return new Dto.HostView(VERSION, new Dto.KvmView(config.kvmDevice().toString(), 12),
+        return new Dto.HostView(VERSION, new Dto.KvmView(config.kvmDevice().toString(), kvm.apiVersion()),
                 new Dto.CountView(sandboxes.size(), config.maxSandboxes()), store.list().size(),
-                new Dto.MemoryView(procValue(Path.of("/proc/meminfo"), "MemAvailable:"), templateBytes,
-                        procValue(Path.of("/proc/self/status"), "VmRSS:")),
+                new Dto.MemoryView(ProcFiles.value(Path.of("/proc/meminfo"), "MemAvailable:"), templateBytes,
+                        ProcFiles.value(Path.of("/proc/self/status"), "VmRSS:")),
                 java.time.Duration.between(startedAt, Instant.now()).toSeconds());
-    }
-
-    /** A "Key:   123 kB" line of a /proc file, in bytes; -1 if absent. */
-    static long procValue(Path file, String key) {
-        try {
-            for (String line : Files.readAllLines(file)) {
-                if (line.startsWith(key)) {
-                    String[] parts = line.substring(key.length()).trim().split("\\s+");
-                    long v = Long.parseLong(parts[0]);
-                    return parts.length > 1 && parts[1].equalsIgnoreCase("kB") ? v * 1024 : v;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("cannot read {} from {}: {}", key, file, e.toString());
-        }
-        return -1;
     }
 
     public int liveCount() {
         return sandboxes.size();
-    }
-
-    // ---- identities -----------------------------------------------------------------------------
-
-    /** A random locally administered unicast MAC (02:xx:...). */
-    private byte[] randomMac() {
-        byte[] mac = new byte[6];
-        random.nextBytes(mac);
-        mac[0] = (byte) ((mac[0] & 0xfc) | 0x02);
-        return mac;
-    }
-
-    private String randomHex(int bytes) {
-        byte[] b = new byte[bytes];
-        random.nextBytes(b);
-        return HexFormat.of().formatHex(b);
     }
 
     /** For tests and tools: the store's view of what is on disk. */

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -34,6 +35,11 @@ public final class Metrics {
     /** Counts a failed request by its problem code. */
     public void failure(String cause) {
         failures.computeIfAbsent(cause, c -> new LongAdder()).increment();
+    }
+
+    /** Registers a gauge of one unlabelled sample, read at scrape time. */
+    void gauge(String name, String help, LongSupplier value) {
+        gauge(name, () -> "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + value.getAsLong() + "\n");
     }
 
     /** Registers the text of a gauge family (its sample lines), computed at scrape time. */

@@ -30,6 +30,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,6 +48,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ApiIT {
+    private static final Pattern SERVER_TIMING = Pattern.compile("clone;dur=(\\d+\\.\\d{3}), hostd;dur=(\\d+\\.\\d{3})");
     static final int MAX_SANDBOXES = 40;
     static final int MAX_PAYLOAD = 65536;
     static final String TEMPLATE = "it-tpl";
@@ -123,6 +126,12 @@ class ApiIT {
         UdsHttpClient.Response r = expect(201, client.post("/v1/sandboxes", body));
         JsonNode s = r.json();
         assertEquals("/v1/sandboxes/" + s.get("id").asText(), r.location());
+        // Server-Timing splits the daemon's time: the clone (as in the body) within the whole request.
+        Matcher timing = SERVER_TIMING.matcher(r.serverTiming());
+        assertTrue(timing.matches(), "Server-Timing: " + r.serverTiming());
+        double clone = Double.parseDouble(timing.group(1)), total = Double.parseDouble(timing.group(2));
+        assertEquals(s.get("cloneMillis").asDouble(), clone, 0.001, "clone;dur is the body's cloneMillis");
+        assertTrue(total >= clone, "hostd;dur " + total + " includes clone;dur " + clone);
         return s;
     }
 

@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 final class UdsHttpClient implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    record Response(String method, String path, int status, String contentType, String location, byte[] body) {
+    record Response(String method, String path, int status, String contentType, String location, String serverTiming, byte[] body) {
         String text() {
             return new String(body, StandardCharsets.UTF_8);
         }
@@ -96,7 +96,8 @@ final class UdsHttpClient implements AutoCloseable {
                                     @Override
                                     protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
                                         answer.complete(new Response(method, path, r.status().code(), r.headers().get(HttpHeaderNames.CONTENT_TYPE),
-                                                r.headers().get(HttpHeaderNames.LOCATION), ByteBufUtil.getBytes(r.content())));
+                                                r.headers().get(HttpHeaderNames.LOCATION), String.join(", ", r.headers().getAll("Server-Timing")),
+                                                ByteBufUtil.getBytes(r.content())));
                                         ctx.close();
                                     }
 

@@ -1,11 +1,5 @@
 package dev.hostd.bench;
 
-import dev.hostd.guest.TestGuestImage;
-import dev.hostd.template.Cloner;
-import dev.hostd.template.Template;
-import dev.hostd.template.TemplateSpec;
-import dev.hostd.template.TemplateStore;
-import dev.hostd.vmm.kvm.Kvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +27,9 @@ public final class ApiBenchmark {
     static final Duration WAIT = Duration.ofSeconds(30);
     static final int VMS_MADE_AHEAD = 4;
     static final int WARMUP = Integer.getInteger("bench.warmup", 3000);
+    /** Steady-state warm-up of a clone loop: blocks of this many cycles, 3 to 30 blocks (WarmUp). */
+    static final int INTERLEAVED_BLOCKS = 10;
+    static final int WARMUP_BLOCK = 500, MIN_WARM_BLOCKS = WARMUP / WARMUP_BLOCK, MAX_WARM_BLOCKS = 30;
 
     public static void main(String[] args) throws Exception {
         int n = Integer.getInteger("bench.sequential", 1000);
@@ -42,12 +39,8 @@ public final class ApiBenchmark {
         Path shm = Files.createTempDirectory(Path.of("/dev/shm"), "hostd-api-bench");
         Map<String, Object> json = new LinkedHashMap<>();
         try {
-            Stats direct = direct(shm.resolve("direct"), n);
-            json.put("direct_clone_ms_mean", CloneBenchmark.round(direct.mean()));
-            json.put("direct_clone_ms_p50", CloneBenchmark.round(direct.p50()));
-            json.put("direct_clone_ms_p99", CloneBenchmark.round(direct.p99()));
-
-            try (DaemonProcess daemon = DaemonProcess.start(work, shm.resolve("daemon"), "-Dhostd.templates.vms-made-ahead=" + VMS_MADE_AHEAD);
+            try (DirectClones direct = new DirectClones(shm.resolve("direct"), VMS_MADE_AHEAD, WAIT);
+                 DaemonProcess daemon = DaemonProcess.start(work, shm.resolve("daemon"), "-Dhostd.templates.vms-made-ahead=" + VMS_MADE_AHEAD);
                  SocketHttp http = new SocketHttp(daemon.socket, 16)) {
                 awaitReady(daemon, http);
                 long idleRss = daemon.procKib("status", "VmRSS:");
@@ -62,15 +55,31 @@ public final class ApiBenchmark {
                         http.get("/v1/sandboxes?tenant=nobody");
                     }
                 }
-                cycle(http, WARMUP, "warm");
-                double[] inside0 = cloneMetric(http);
-                Stats api = cycle(http, n, "seq");
-                double[] inside1 = cloneMetric(http);
-                json.put("api_inside_daemon_clone_ms_mean", CloneBenchmark.round((inside1[0] - inside0[0]) * 1000 / (inside1[1] - inside0[1])));
-                json.put("api_clone_ms_mean", CloneBenchmark.round(api.mean()));
-                json.put("api_clone_ms_p50", CloneBenchmark.round(api.p50()));
-                json.put("api_clone_ms_p99", CloneBenchmark.round(api.p99()));
-                json.put("api_to_direct_ratio_p50", CloneBenchmark.round(api.p50() / direct.p50()));
+                int warmApi = WarmUp.untilSteady(b -> cycle(http, WARMUP_BLOCK, "warm" + b).outside(), MIN_WARM_BLOCKS, MAX_WARM_BLOCKS);
+                int warmDirect = WarmUp.untilSteady(b -> Stats.of(direct.latencies(WARMUP_BLOCK)), MIN_WARM_BLOCKS, MAX_WARM_BLOCKS);
+                json.put("api_warmup_creates", warmApi * WARMUP_BLOCK);
+                json.put("direct_warmup_clones", warmDirect * WARMUP_BLOCK);
+                // Measured in alternating blocks, so that a change in the host's load hits both alike.
+                double[][] parts = new double[4][];
+                for (int block = 0; block < INTERLEAVED_BLOCKS; block++) {
+                    double[][] apiBlock = cycleLatencies(http, n / INTERLEAVED_BLOCKS, "seq" + block);
+                    double[] directBlock = direct.latencies(n / INTERLEAVED_BLOCKS);
+                    parts = new double[][] {concat(parts[0], apiBlock[0]), concat(parts[1], apiBlock[1]),
+                            concat(parts[2], apiBlock[2]), concat(parts[3], directBlock)};
+                }
+                ApiCycle api = new ApiCycle(Stats.of(parts[0]), Stats.of(parts[1]), Stats.of(parts[2]));
+                Stats directStats = Stats.of(parts[3]);
+                json.put("direct_clone_ms_mean", CloneBenchmark.round(directStats.mean()));
+                json.put("direct_clone_ms_p50", CloneBenchmark.round(directStats.p50()));
+                json.put("direct_clone_ms_p99", CloneBenchmark.round(directStats.p99()));
+                json.put("api_clone_ms_mean", CloneBenchmark.round(api.outside().mean()));
+                json.put("api_clone_ms_p50", CloneBenchmark.round(api.outside().p50()));
+                json.put("api_clone_ms_p99", CloneBenchmark.round(api.outside().p99()));
+                json.put("api_daemon_ms_p50", CloneBenchmark.round(api.daemon().p50()));
+                json.put("api_inside_daemon_clone_ms_p50", CloneBenchmark.round(api.cloneInDaemon().p50()));
+                json.put("api_inside_daemon_clone_ms_mean", CloneBenchmark.round(api.cloneInDaemon().mean()));
+                json.put("api_to_direct_ratio_p50", CloneBenchmark.round(api.outside().p50() / directStats.p50()));
+                json.put("daemon_to_direct_ratio_p50", CloneBenchmark.round(api.daemon().p50() / directStats.p50()));
 
                 int[] errors = new int[1];
                 Stats concurrent = concurrentCreates(http, 8, 1000, "c", errors);
@@ -112,41 +121,37 @@ public final class ApiBenchmark {
         }
     }
 
-    /** The engine called directly: the same template size and VMs made ahead as the daemon. */
-    static Stats direct(Path root, int n) {
-        try (Kvm kvm = Kvm.open(); TemplateStore store = TemplateStore.open(root, kvm, WAIT, VMS_MADE_AHEAD)) {
-            Template t = store.build(new TemplateSpec("direct", TestGuestImage.bytes(), 64));
-            Cloner cloner = new Cloner(kvm, WAIT, 65536);
-            CloneBenchmark.cycle(cloner, t, WARMUP, 0);
-            Stats s = CloneBenchmark.cycle(cloner, t, n, 0);
-            store.delete("direct");
-            return s;
-        }
+    /** Latencies of one create loop: seen by the client, the daemon's handling (Server-Timing hostd), the clone within it. */
+    record ApiCycle(Stats outside, Stats daemon, Stats cloneInDaemon) {}
+
+    static ApiCycle cycle(SocketHttp http, int n, String prefix) {
+        double[][] lat = cycleLatencies(http, n, prefix);
+        return new ApiCycle(Stats.of(lat[0]), Stats.of(lat[1]), Stats.of(lat[2]));
     }
 
-    /** The daemon's own clone histogram: {sum in seconds, count}. */
-    static double[] cloneMetric(SocketHttp http) {
-        double sum = 0, count = 0;
-        for (String line : http.get("/metrics").body().split("\n")) {
-            if (line.startsWith("hostd_clone_seconds_sum ")) {
-                sum = Double.parseDouble(line.substring(line.indexOf(' ') + 1));
-            } else if (line.startsWith("hostd_clone_seconds_count ")) {
-                count = Double.parseDouble(line.substring(line.indexOf(' ') + 1));
-            }
-        }
-        return new double[] {sum, count};
-    }
-
-    static Stats cycle(SocketHttp http, int n, String prefix) {
-        double[] lat = new double[n];
+    /** {outside, daemon, clone} latencies of {@code n} sequential creates, each deleted before the next. */
+    static double[][] cycleLatencies(SocketHttp http, int n, String prefix) {
+        double[] outside = new double[n], daemon = new double[n], clone = new double[n];
         for (int i = 0; i < n; i++) {
             String id = prefix + "-" + i;
             long a = System.nanoTime();
-            check(http.post("/v1/sandboxes", "{\"id\":\"" + id + "\",\"template\":\"api\",\"tenant\":\"bench\"}"), 201, id);
-            lat[i] = (System.nanoTime() - a) / 1e6;
+            SocketHttp.Answer created = http.post("/v1/sandboxes", "{\"id\":\"" + id + "\",\"template\":\"api\",\"tenant\":\"bench\"}");
+            outside[i] = (System.nanoTime() - a) / 1e6;
+            check(created, 201, id);
+            daemon[i] = created.timing("hostd");
+            clone[i] = created.timing("clone");
             check(http.delete("/v1/sandboxes/" + id), 204, id);
         }
-        return Stats.of(lat);
+        return new double[][] {outside, daemon, clone};
+    }
+
+    static double[] concat(double[] a, double[] b) {
+        if (a == null) {
+            return b;
+        }
+        double[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     /** {@code clients} threads creating {@code total} sandboxes (kept alive); errors counted, not thrown. */
@@ -212,9 +217,12 @@ public final class ApiBenchmark {
                 | measure | value |
                 |---|---|
                 | clone-to-ready through the socket (POST /v1/sandboxes), p50 / p99 | %s / %s ms |
+                | of which the daemon's handling (Server-Timing `hostd`), p50 | %s ms |
+                | of which the clone (Server-Timing `clone`), p50 / mean | %s / %s ms |
                 | clone-to-ready, engine called directly, p50 / p99 | %s / %s ms |
                 | ratio socket / direct at p50 | %s |
-                | mean: through the socket / inside the daemon's clone / engine directly | %s / %s / %s ms |
+                | ratio daemon handling / direct at p50 | %s |
+                | warm-up to a steady p50: creates through the socket / direct clones | %s / %s |
                 | 1,000 creates from 8 concurrent clients: errors | %s |
                 | those creates, p50 / p99 | %s / %s ms |
                 | live sandboxes at the end of the fill | %s (fill errors: %s) |
@@ -222,8 +230,10 @@ public final class ApiBenchmark {
                 | daemon PSS at that count | %s MiB |
                 | host MemAvailable drop from the idle daemon to that count | %s MiB (%s MiB per sandbox) |
                 | SIGTERM with all of them live: exit status, time to stop | %s, %s ms |
-                """, v.get("api_clone_ms_p50"), v.get("api_clone_ms_p99"), v.get("direct_clone_ms_p50"), v.get("direct_clone_ms_p99"),
-                v.get("api_to_direct_ratio_p50"), v.get("api_clone_ms_mean"), v.get("api_inside_daemon_clone_ms_mean"), v.get("direct_clone_ms_mean"),
+                """, v.get("api_clone_ms_p50"), v.get("api_clone_ms_p99"), v.get("api_daemon_ms_p50"),
+                v.get("api_inside_daemon_clone_ms_p50"), v.get("api_inside_daemon_clone_ms_mean"),
+                v.get("direct_clone_ms_p50"), v.get("direct_clone_ms_p99"),
+                v.get("api_to_direct_ratio_p50"), v.get("daemon_to_direct_ratio_p50"), v.get("api_warmup_creates"), v.get("direct_warmup_clones"),
                 v.get("concurrent8_errors"), v.get("concurrent8_clone_ms_p50"), v.get("concurrent8_clone_ms_p99"),
                 v.get("live_sandboxes"), v.get("fill_errors"), v.get("daemon_rss_mib_idle"), v.get("daemon_rss_mib_at_live"),
                 v.get("daemon_pss_mib_at_live"), v.get("host_memavailable_drop_mib_at_live"), v.get("host_mib_per_sandbox"),
@@ -245,9 +255,15 @@ public final class ApiBenchmark {
                 hostd runs as its own process (1 GiB heap, the socket in a temporary directory, templates
                 in `/dev/shm`), 4 VMs made ahead per template, a 64 MiB template of the test guest. The
                 baseline is the same clone called directly on the engine (`Cloner.clone`) in the benchmark's
-                own JVM, same settings, in the same run. Through the socket a clone is one HTTP/1.1 request
+                own JVM, same settings, in the same run: after both are warmed, the two are measured in
+                10 alternating blocks, so that a change in the host's load hits both alike. Through the socket a clone is one HTTP/1.1 request
                 on a kept-alive connection: JSON parsing and validation, identity allocation (id, MAC,
-                IPv4), the clone, and the JSON answer.
+                IPv4), the clone, and the JSON answer. The client is Apache HttpClient 5 (classic, pooled),
+                as hostctl uses. The daemon's `Server-Timing` header splits each answer: `hostd` is its
+                handling from routing to response, `clone` the engine's part; the rest of the socket time
+                is the client, the socket and HTTP encoding. Both loops are warmed until their p50 is
+                steady (blocks of 500 within 3%%), since both processes' JITs keep improving for
+                thousands of requests.
 
                 %s
                 ```json

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
 import org.apache.hc.client5.http.classic.methods.HttpDelete;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
@@ -14,6 +16,7 @@ import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.io.entity.StringEntity;
 import org.apache.hc.core5.util.Timeout;
@@ -22,7 +25,19 @@ import org.apache.hc.core5.util.Timeout;
 final class SocketHttp implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    record Answer(int status, String body) {
+    /** An answer; {@code serverTiming} is the daemon's Server-Timing header ("" if none). */
+    record Answer(int status, String body, String serverTiming) {
+        /** The {@code dur} of one Server-Timing metric, in milliseconds; NaN if absent. */
+        double timing(String metric) {
+            for (String part : serverTiming.split(",")) {
+                String p = part.trim();
+                if (p.startsWith(metric + ";dur=")) {
+                    return Double.parseDouble(p.substring(metric.length() + 5));
+                }
+            }
+            return Double.NaN;
+        }
+
         JsonNode json() {
             try {
                 return JSON.readTree(body);
@@ -59,7 +74,8 @@ final class SocketHttp implements AutoCloseable {
 
     private Answer send(HttpUriRequestBase request) {
         try {
-            return http.execute(request, r -> new Answer(r.getCode(), r.getEntity() == null ? "" : EntityUtils.toString(r.getEntity())));
+            return http.execute(request, r -> new Answer(r.getCode(), r.getEntity() == null ? "" : EntityUtils.toString(r.getEntity()),
+                    Arrays.stream(r.getHeaders("Server-Timing")).map(Header::getValue).collect(Collectors.joining(", "))));
         } catch (IOException e) {
             throw new UncheckedIOException(request.getMethod() + " " + request.getRequestUri(), e);
         }

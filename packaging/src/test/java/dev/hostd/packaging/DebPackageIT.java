@@ -145,7 +145,7 @@ class DebPackageIT {
         for (String setting : List.of("Type=notify", "Restart=on-failure", "ExecStart=/usr/bin/hostd",
                 "LimitNOFILE=1048576", "TasksMax=65536", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
                 "NoNewPrivileges=yes", "DevicePolicy=closed", "DeviceAllow=/dev/kvm rw", "DeviceAllow=/dev/fuse rw",
-                "DeviceAllow=/dev/net/tun rw", "Delegate=yes",
+                "DeviceAllow=/dev/net/tun rw", "Delegate=yes", "MemoryHigh=85%", "MemoryMax=90%",
                 "ReadWritePaths=/var/lib/hostd /dev/shm/hostd /run/hostd -/run/netns")) {
             assertTrue(unit.contains(setting), setting);
         }

@@ -1,10 +1,13 @@
 package dev.hostd.template;
 
 import dev.hostd.vmm.agent.IdentityReport;
+import dev.hostd.vmm.device.net.NetAttachment;
+import dev.hostd.vmm.device.net.Tap;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.machine.MicroVm;
+import dev.hostd.vmm.machine.VcpuThreadBinding;
 import dev.hostd.vmm.machine.VmShell;
 import dev.hostd.vmm.memory.MemoryMapping;
 import java.security.MessageDigest;
@@ -38,17 +41,51 @@ public final class Cloner {
     }
 
     public Sandbox clone(Template template, Identity identity) {
-        identities.reserve(identity);
+        return clone(template, identity, null, null);
+    }
+
+    /**
+     * A clone whose vCPU threads are handed to {@code vcpuThreads} (e.g. the sandbox's cgroup)
+     * after the restore and before the guest runs its first instruction, so its CPU limits hold
+     * from the start. On failure the threads are unbound before this throws.
+     */
+    public Sandbox clone(Template template, Identity identity, VcpuThreadBinding vcpuThreads) {
+        return clone(template, identity, vcpuThreads, null);
+    }
+
+    /**
+     * A clone whose network device (the template must have one) is connected to {@code tap}, with
+     * the MAC of its identity. The sandbox owns the TAP from the call on: it is closed with the
+     * sandbox, or at once if cloning fails.
+     */
+    public Sandbox clone(Template template, Identity identity, Tap tap) {
+        return clone(template, identity, null, tap);
+    }
+
+    /** A clone with its vCPU threads bound and its network device on a TAP, as above; either may be null (none). */
+    public Sandbox clone(Template template, Identity identity, VcpuThreadBinding vcpuThreads, Tap tap) {
+        try {
+            identities.reserve(identity);
+        } catch (RuntimeException e) {
+            if (tap != null) {
+                tap.close();
+            }
+            throw e;
+        }
         MicroVm vm = null;
         try {
             WriteSet writeSet = template.writeSet();
             VmShell shell = template.takeShell(); // its RAM has the known write set copied already
             MemoryMapping ram = shell.ram();
-            vm = MicroVm.restore(identity.sandboxId(), shell, template.restoreImage(), consoleLogBytes);
+            vm = MicroVm.restore(identity.sandboxId(), shell, template.restoreImage(), consoleLogBytes,
+                    new NetAttachment(tap, identity.mac()));
             byte[] seed = new byte[IdentityPage.SEED_BYTES];
             random.nextBytes(seed);
             long generation = IdentityPage.generation(vm.memory()) + 1;
             IdentityPage.write(vm.memory(), identity, generation, seed, Clock.nowNanos());
+            if (vcpuThreads != null) {
+                vm.bindVcpuThreads(vcpuThreads);
+            }
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
             IdentityReport report = GuestStops.awaitHello(vm, hello, readyTimeout, "clone");
@@ -60,6 +97,9 @@ public final class Cloner {
         } catch (RuntimeException e) {
             if (vm != null) {
                 vm.close();
+            }
+            if (tap != null) {
+                tap.close(); // idempotent: the VM may have closed it already
             }
             identities.release(identity);
             throw Errors.wrap("cloning sandbox " + identity.sandboxId() + " from template '" + template.id() + "' failed", e);

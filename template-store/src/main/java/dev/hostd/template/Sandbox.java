@@ -2,10 +2,12 @@ package dev.hostd.template;
 
 import dev.hostd.vmm.agent.IdentityReport;
 import dev.hostd.vmm.agent.InvokeResult;
+import dev.hostd.vmm.device.net.NetStats;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.machine.MicroVm;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +52,11 @@ public final class Sandbox implements AutoCloseable {
         return vm.console();
     }
 
+    /** Counters of the sandbox's network device, if it has one. */
+    public Optional<NetStats> netStats() {
+        return vm.netStats();
+    }
+
     public MicroVm.State state() {
         return vm.state();
     }
@@ -70,6 +77,19 @@ public final class Sandbox implements AutoCloseable {
             Throwable cause = vm.stopped().isCompletedExceptionally() ? vm.stopped().exceptionNow() : e.getCause();
             throw Errors.wrap("invoking '" + function + "' in sandbox " + id() + " failed", cause);
         }
+    }
+
+    /** Linux thread ids of the sandbox's vCPU threads; the same across pause and resume. */
+    public int[] vcpuThreadIds() {
+        return vm.vcpuThreadIds();
+    }
+
+    /**
+     * Host memory that is this sandbox's own: the guest-RAM pages it (or the VMM, for its identity)
+     * wrote, which are private copies; pages it only read are the template's, shared by every clone.
+     */
+    public long privateMemoryBytes() {
+        return vm.privateMemoryBytes();
     }
 
     public void pause() {

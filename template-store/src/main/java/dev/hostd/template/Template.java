@@ -24,6 +24,7 @@ public final class Template implements AutoCloseable {
     private final String id;
     private final Path directory;
     private final MicrovmState state;
+    private final String formatVersion;
     private final RestoreImage restoreImage;
     private final MemoryFile memory;
     private boolean closed;
@@ -31,10 +32,11 @@ public final class Template implements AutoCloseable {
     /** Clones-in-waiting: VMs with this template's RAM mapped, made ahead by a background thread. */
     private final VmShells shells;
 
-    Template(String id, Path directory, MicrovmState state, MemoryFile memory, Kvm kvm, int shells) {
+    Template(String id, Path directory, MicrovmState state, String formatVersion, MemoryFile memory, Kvm kvm, int shells) {
         this.id = id;
         this.directory = directory;
         this.state = state;
+        this.formatVersion = formatVersion;
         this.restoreImage = RestoreImage.prepare(state);
         this.memory = memory;
         this.shells = new VmShells(kvm, shells, state.machine().irqchip(), this::mapForClone);
@@ -63,6 +65,11 @@ public final class Template implements AutoCloseable {
 
     public Instant createdAt() {
         return Instant.parse(state.metadata().getOrDefault(META_CREATED, Instant.EPOCH.toString()));
+    }
+
+    /** The state file's format version, "major.minor", as written (docs/snapshot-format.md). */
+    public String formatVersion() {
+        return formatVersion;
     }
 
     public String guestImageSha256() {

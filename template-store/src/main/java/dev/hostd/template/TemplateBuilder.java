@@ -47,7 +47,7 @@ final class TemplateBuilder {
     /** Builds into {@code dir} (which must exist and be empty); returns the saved state. */
     MicrovmState build(TemplateSpec spec, Path dir) throws IOException {
         long started = System.nanoTime();
-        MachineConfig config = MachineConfig.userElf(spec.memoryMiB());
+        MachineConfig config = spec.network() ? MachineConfig.userElf(spec.memoryMiB()).withNet() : MachineConfig.userElf(spec.memoryMiB());
         Path memoryPath = dir.resolve(Template.MEMORY_FILE);
         MicrovmState saved;
         try (MemoryFile file = MemoryFile.create(memoryPath, config.memoryBytes());

@@ -5,10 +5,12 @@ import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.snapshot.MemoryChecksum;
 import dev.hostd.vmm.snapshot.MicrovmState;
 import dev.hostd.vmm.snapshot.SnapshotFile;
+import dev.hostd.vmm.snapshot.SnapshotInfo;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
@@ -101,14 +103,18 @@ public final class TemplateStore implements AutoCloseable {
 
     /** Reads and validates a template directory; with {@code verifyMemory}, checks the memory checksum too. */
     private Template load(String id, Path dir, boolean verifyMemory) throws IOException {
-        MicrovmState state = SnapshotFile.read(dir.resolve(Template.STATE_FILE));
+        Path stateFile = dir.resolve(Template.STATE_FILE);
+        MicrovmState state = SnapshotFile.read(stateFile);
+        // The version the file was written in: an adopted template may be of an older minor than this build writes.
+        SnapshotInfo written = SnapshotFile.inspect(stateFile);
         Path memoryPath = dir.resolve(state.memory().fileName());
         checkMemoryFile(state, memoryPath, verifyMemory);
         String recordedId = state.metadata().get(Template.META_ID);
         if (recordedId != null && !recordedId.equals(id)) {
             throw new TemplateException(TemplateException.Kind.CORRUPT, "template directory " + dir + " holds template '" + recordedId + "'");
         }
-        return new Template(id, dir, state, MemoryFile.openReadOnly(memoryPath), kvm, shellsPerTemplate);
+        return new Template(id, dir, state, written.formatMajor() + "." + written.formatMinor(), MemoryFile.openReadOnly(memoryPath),
+                kvm, shellsPerTemplate);
     }
 
     private static void checkMemoryFile(MicrovmState state, Path memoryPath, boolean checksum) throws IOException {
@@ -218,7 +224,12 @@ public final class TemplateStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Directories not adopted at start that are still on disk. An operator who removes one (as a
+     * build of the same id asks) sees it leave the list without a restart.
+     */
     public synchronized List<Rejected> rejected() {
+        rejected.removeIf(r -> !Files.exists(r.directory(), LinkOption.NOFOLLOW_LINKS));
         return List.copyOf(rejected);
     }
 

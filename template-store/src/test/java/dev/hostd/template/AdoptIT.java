@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.guest.TestGuestImage;
+import dev.hostd.vmm.snapshot.SnapshotFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,6 +115,17 @@ class AdoptIT {
                 assertEquals(TemplateException.Kind.CONFLICT, conflict.kind());
                 assertTrue(conflict.getMessage().contains("was not adopted"), conflict.getMessage());
 
+                // The operator removes the damaged directory: it leaves the rejected list without a restart,
+                // and the id can be built again.
+                removeTree(templates.resolve("memory-flipped"));
+                assertFalse(second.rejected().stream().anyMatch(r -> r.id().equals("memory-flipped")), "removed directory still listed");
+                assertEquals(damages.size(), second.rejected().size(), "the other rejected directories stay listed");
+                Template rebuilt = second.build(new TemplateSpec("memory-flipped", TestGuestImage.bytes(), 16));
+                assertEquals(SnapshotFile.FORMAT_MAJOR + "." + SnapshotFile.FORMAT_MINOR, rebuilt.formatVersion());
+                second.delete("memory-flipped");
+                assertEquals(SnapshotFile.FORMAT_MAJOR + "." + SnapshotFile.FORMAT_MINOR, second.get("good-a").formatVersion(),
+                        "an adopted template reports the version its state file was written in");
+
                 // Adopted templates are clonable, and the pre-restart clone still answers.
                 try (Sandbox a = witness.cloner.clone(second.get("good-a"), TestIdentities.number(2));
                      Sandbox b = witness.cloner.clone(second.get("good-b"), TestIdentities.number(3))) {
@@ -125,6 +137,14 @@ class AdoptIT {
             }
         }
         witness.assertAnswers();
+    }
+
+    static void removeTree(Path dir) throws java.io.IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     static void echo(Sandbox s) {

@@ -11,6 +11,7 @@ public record InvokeResult(int status, byte[] output) {
     public static final int BAD_ARGUMENT = 2;
     public static final int PAYLOAD_TOO_LARGE = 3;
     public static final int OUT_OF_MEMORY = 4;
+    public static final int UNAVAILABLE = 5;
 
     public InvokeResult {
         output = output.clone();
@@ -37,6 +38,7 @@ public record InvokeResult(int status, byte[] output) {
             case BAD_ARGUMENT -> "BAD_ARGUMENT";
             case PAYLOAD_TOO_LARGE -> "PAYLOAD_TOO_LARGE";
             case OUT_OF_MEMORY -> "OUT_OF_MEMORY";
+            case UNAVAILABLE -> "UNAVAILABLE";
             default -> "STATUS_" + Integer.toUnsignedString(status);
         };
     }

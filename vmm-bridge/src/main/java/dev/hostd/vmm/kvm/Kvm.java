@@ -22,6 +22,7 @@ public final class Kvm extends FileDescriptor {
     private static final int MAX_CPUID_ENTRIES = 256;
     private static final int MAX_MSRS = 1024;
 
+    private final int apiVersion;
     private final int vcpuMmapSize;
     private final byte[] supportedCpuid;
     private final int[] msrIndexList;
@@ -29,10 +30,10 @@ public final class Kvm extends FileDescriptor {
     private Kvm(int fd, Path device) {
         super(fd);
         try {
-            int version = apiVersion(fd, device);
-            if (version != kvm_h.KVM_API_VERSION) {
+            this.apiVersion = apiVersion(fd, device);
+            if (apiVersion != kvm_h.KVM_API_VERSION) {
                 throw new VmmException(VmmException.Kind.KVM_UNAVAILABLE, "KVM_GET_API_VERSION",
-                        device + " speaks API version " + version + ", hostd needs " + kvm_h.KVM_API_VERSION);
+                        device + " speaks API version " + apiVersion + ", hostd needs " + kvm_h.KVM_API_VERSION);
             }
             for (int cap : new int[] {kvm_h.KVM_CAP_USER_MEMORY, kvm_h.KVM_CAP_EXT_CPUID, kvm_h.KVM_CAP_IMMEDIATE_EXIT}) {
                 if (!checkExtension(cap)) {
@@ -91,6 +92,11 @@ public final class Kvm extends FileDescriptor {
             throw VmmException.fromErrno("KVM_GET_API_VERSION on " + device, -result);
         }
         return result;
+    }
+
+    /** The device's KVM_GET_API_VERSION, as read at open (the only version hostd accepts is 12). */
+    public int apiVersion() {
+        return apiVersion;
     }
 
     public boolean checkExtension(int capability) {

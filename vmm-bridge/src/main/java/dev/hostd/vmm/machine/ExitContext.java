@@ -5,6 +5,8 @@ interface ExitContext {
     /** Paravirtual ports of docs/guest-abi.md. */
     int WAIT_PORT = 0x510;
     int PANIC_PORT = 0x511;
+    /** Wait with a time limit: the 32-bit value written is the most microseconds to sleep. */
+    int WAIT_TIMED_PORT = 0x512;
 
     PioBus pio();
 

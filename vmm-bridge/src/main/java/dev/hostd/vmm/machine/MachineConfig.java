@@ -9,8 +9,9 @@ import dev.hostd.vmm.loader.GuestLayout;
  * console output to keep.
  *
  * @param guestKind "user-elf" for the test guest; Linux kinds come with issue 7
+ * @param net whether the machine has a virtio-net device (virtio-mmio slot 1)
  */
-public record MachineConfig(long memoryBytes, int vcpuCount, boolean irqchip, int consoleLogBytes, String guestKind) {
+public record MachineConfig(long memoryBytes, int vcpuCount, boolean irqchip, int consoleLogBytes, String guestKind, boolean net) {
     public static final String USER_ELF = "user-elf";
     public static final long MIN_MEMORY = 8L << 20;
     public static final int DEFAULT_CONSOLE_LOG_BYTES = 16 << 10;
@@ -31,6 +32,16 @@ public record MachineConfig(long memoryBytes, int vcpuCount, boolean irqchip, in
         if (consoleLogBytes < 1024 || consoleLogBytes > (16 << 20)) {
             throw invalid("console log must keep 1 KiB..16 MiB, got " + consoleLogBytes + " bytes");
         }
+    }
+
+    /** A machine without a network device. */
+    public MachineConfig(long memoryBytes, int vcpuCount, boolean irqchip, int consoleLogBytes, String guestKind) {
+        this(memoryBytes, vcpuCount, irqchip, consoleLogBytes, guestKind, false);
+    }
+
+    /** The same machine with a virtio-net device. */
+    public MachineConfig withNet() {
+        return new MachineConfig(memoryBytes, vcpuCount, irqchip, consoleLogBytes, guestKind, true);
     }
 
     /** The test guest with {@code memoryMiB} of RAM. */

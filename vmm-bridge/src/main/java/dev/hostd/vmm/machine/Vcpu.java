@@ -28,6 +28,9 @@ final class Vcpu implements Runnable {
     private final Consumer<VmmException> onFailure;
     private volatile Thread thread;
     private long pthread;
+    /** Linux thread id of the thread serving this vCPU while it runs; 0 before start and after exit. */
+    private int tid;
+    private VcpuThreadBinding binding;
     private boolean started, exited, parked, pauseRequested, stopRequested;
     /** Whether KVM_RUN entered the guest since I/O was last completed: a fresh or restored vCPU has nothing pending. */
     private boolean ranSinceComplete;
@@ -93,6 +96,38 @@ final class Vcpu implements Runnable {
         }
     }
 
+    /**
+     * Binds the thread now serving this vCPU: {@code bind} runs under this vCPU's monitor, which
+     * the thread needs before it can exit, so the thread cannot leave before the binding is in
+     * place; {@code unbind} then runs on the thread before it goes back to the pool.
+     */
+    synchronized void bindThread(VcpuThreadBinding b) {
+        if (!started || exited) {
+            throw new VmmException(VmmException.Kind.INVALID_STATE, "bind vCPU thread", "vCPU " + fd.index() + " has no thread: it is not running");
+        }
+        if (binding != null) {
+            throw new VmmException(VmmException.Kind.INVALID_STATE, "bind vCPU thread", "vCPU " + fd.index() + " is bound already");
+        }
+        b.bind(tid);
+        binding = b;
+    }
+
+    synchronized int threadId() {
+        return started && !exited ? tid : 0;
+    }
+
+    private void unbindQuietly() {
+        VcpuThreadBinding b = binding;
+        binding = null;
+        if (b != null) {
+            try {
+                b.unbind(tid);
+            } catch (RuntimeException e) {
+                System.getLogger(Vcpu.class.getName()).log(System.Logger.Level.WARNING, "unbinding vCPU thread " + tid + " failed", e);
+            }
+        }
+    }
+
     private void kick() {
         kvm_run.immediate_exit(run, (byte) 1);
         wake();
@@ -109,6 +144,7 @@ final class Vcpu implements Runnable {
             synchronized (this) {
                 thread = Thread.currentThread();
                 pthread = kick.pthread();
+                tid = kick.tid();
                 started = true;
                 notifyAll();
             }
@@ -119,8 +155,10 @@ final class Vcpu implements Runnable {
             onFailure.accept(new VmmException(VmmException.Kind.INTERNAL, "vCPU " + fd.index(), "vCPU thread failed: " + e, e));
         } finally {
             synchronized (this) {
+                unbindQuietly();
                 exited = true;
                 thread = null;
+                tid = 0;
                 notifyAll();
             }
             if (kick != null) {
@@ -198,7 +236,12 @@ final class Vcpu implements Runnable {
         boolean out = kvm_run_io.direction(io) == kvm_h.KVM_EXIT_IO_OUT;
         MemorySegment data = run.asSlice(kvm_run_io.data_offset(io), (long) size * kvm_run_io.count(io));
         if (out && port == ExitContext.WAIT_PORT) {
-            waitForWork();
+            waitForWork(0);
+            return;
+        }
+        if (out && port == ExitContext.WAIT_TIMED_PORT) {
+            long micros = Integer.toUnsignedLong(readData(data, 0, size));
+            waitForWork(System.nanoTime() + Math.max(1, micros) * 1000);
             return;
         }
         if (out && port == ExitContext.PANIC_PORT) {
@@ -234,8 +277,11 @@ final class Vcpu implements Runnable {
         }
     }
 
-    /** The guest parked on the wait port: sleep until a device has something for it, or we are asked to stop. */
-    private void waitForWork() {
+    /**
+     * The guest parked on a wait port: sleep until a device has something for it, we are asked to
+     * stop, or (if {@code deadline} is not 0) {@link System#nanoTime()} passes {@code deadline}.
+     */
+    private void waitForWork(long deadline) {
         while (true) {
             if (vm.serviceDevices()) {
                 return;
@@ -245,9 +291,17 @@ final class Vcpu implements Runnable {
                     return;
                 }
             }
-            idle = true;
-            LockSupport.park(this);
-            idle = false;
+            if (deadline == 0) {
+                idle = true;
+                LockSupport.park(this);
+                idle = false;
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                LockSupport.parkNanos(this, left); // not idle: the guest has a timer running
+            }
         }
     }
 

@@ -27,6 +27,7 @@ final class VcpuKick {
     private final MemorySegment sigset;
     private final MemorySegment zeroTimeout;
     private final long pthread;
+    private final int tid;
 
     private VcpuKick() {
         Arena arena = Arena.ofAuto();
@@ -34,6 +35,7 @@ final class VcpuKick {
         this.sigset = Libc.sigset(arena, SIGNAL, Libc.SIGSET_BYTES);
         this.zeroTimeout = arena.allocate(16, 8);
         this.pthread = Libc.pthreadSelf();
+        this.tid = Libc.gettid();
     }
 
     /** On the vCPU thread, before its first KVM_RUN: blocks the signal here, unblocks it inside KVM_RUN of {@code vcpu}. */
@@ -49,6 +51,11 @@ final class VcpuKick {
 
     long pthread() {
         return pthread;
+    }
+
+    /** The thread's Linux thread id, read once per pooled thread. */
+    int tid() {
+        return tid;
     }
 
     /** Drops a pending kick so the next KVM_RUN enters the guest. On the vCPU thread. */

@@ -1,5 +1,6 @@
 package dev.hostd.vmm.machine;
 
+import dev.hostd.vmm.DensityKnobs;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -13,8 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class VcpuThreads {
     static final VcpuThreads SHARED = new VcpuThreads(4, 64, 60);
-    /** Enough for the exit path; 2,000 idle vCPU threads must stay cheap. */
-    private static final long STACK_BYTES = 256 << 10;
+    /** Enough for the exit path; 2,000 idle vCPU threads must stay cheap. 256 KiB unless {@link DensityKnobs#VCPU_STACK_KIB} says otherwise. */
+    private static final long STACK_BYTES = (long) DensityKnobs.CURRENT.vcpuStackKib() << 10;
 
     private final SynchronousQueue<Runnable> handoff = new SynchronousQueue<>();
     private final AtomicInteger idle = new AtomicInteger();

@@ -10,7 +10,8 @@ import java.util.function.Supplier;
 /**
  * A few {@link VmShell}s made ahead of time by a background thread, so a clone does not wait for
  * KVM_CREATE_VM and its memory slot. With {@code target} 0 every shell is made on the caller's
- * thread. If the host cannot make a shell (out of memory or fds), the filler stops trying until
+ * thread. The filler runs at a lower CPU priority ({@link BackgroundPriority}), so that on a busy
+ * host it never takes a core from the clone that just took a shell. If the host cannot make a shell (out of memory or fds), the filler stops trying until
  * the next take, and the caller's own attempt reports the error.
  */
 public final class VmShells implements AutoCloseable {
@@ -53,6 +54,7 @@ public final class VmShells implements AutoCloseable {
     }
 
     private void fill() {
+        BackgroundPriority.applyToCurrentThread();
         while (!closed) {
             if (count.get() < target) {
                 try {

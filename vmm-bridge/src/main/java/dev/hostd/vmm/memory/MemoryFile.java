@@ -1,5 +1,6 @@
 package dev.hostd.vmm.memory;
 
+import dev.hostd.vmm.DensityKnobs;
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.internal.linux.Libc;
 import java.io.IOException;
@@ -72,8 +73,25 @@ public final class MemoryFile implements AutoCloseable {
      * copies it into memory private to this mapping. This is what makes a clone cheap.
      */
     public MemoryMapping mapPrivate() {
-        return new MemoryMapping(Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
+        MemoryMapping mapping = new MemoryMapping(Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
                 Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd, 0, name));
+        try {
+            applyDensityKnobs(mapping, DensityKnobs.CURRENT);
+            return mapping;
+        } catch (RuntimeException e) {
+            mapping.close();
+            throw e;
+        }
+    }
+
+    /** The guest-RAM knobs of {@link DensityKnobs}, on a clone's copy-on-write mapping. */
+    static void applyDensityKnobs(MemoryMapping mapping, DensityKnobs knobs) {
+        if (knobs.ksm()) {
+            mapping.advise(Libc.MADV_MERGEABLE, "KSM for guest RAM (" + DensityKnobs.KSM + ")");
+        }
+        if (knobs.noHugePages()) {
+            mapping.advise(Libc.MADV_NOHUGEPAGE, "no huge pages for guest RAM (" + DensityKnobs.NO_HUGE_PAGES + ")");
+        }
     }
 
     @Override

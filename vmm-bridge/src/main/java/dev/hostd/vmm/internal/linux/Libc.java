@@ -26,6 +26,7 @@ public final class Libc {
     public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1;
     /** glibc's sigset_t is 1024 bits. */
     public static final long SIGSET_BYTES = 128;
+    public static final int PRIO_PROCESS = 0;
 
     private static final MethodHandle OPEN = Native.downcallWithErrno("open",
             FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
@@ -46,6 +47,8 @@ public final class Libc {
     private static final MethodHandle PTHREAD_SIGMASK = Native.downcall("pthread_sigmask", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
     private static final MethodHandle SIGTIMEDWAIT = Native.downcallWithErrno("sigtimedwait", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER));
     private static final MethodHandle SIGNAL = Native.downcallWithErrno("signal", FunctionDescriptor.of(C_POINTER, C_INT, C_POINTER));
+    private static final MethodHandle GETTID = Native.downcall("gettid", FunctionDescriptor.of(C_INT));
+    private static final MethodHandle SETPRIORITY = Native.downcallWithErrno("setpriority", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
     private static final MethodHandle SIGRTMIN = Native.downcall("__libc_current_sigrtmin", FunctionDescriptor.of(C_INT));
 
     private Libc() {}
@@ -276,6 +279,29 @@ public final class Libc {
             throw e;
         } catch (Throwable t) {
             throw unexpected("signal", t);
+        }
+    }
+
+    /** The calling thread's Linux thread id. */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
+        } catch (Throwable t) {
+            throw unexpected("gettid", t);
+        }
+    }
+
+    /** Sets one thread's nice value: on Linux, PRIO_PROCESS with a thread id applies to that thread only. */
+    public static void setThreadNice(int tid, int nice) {
+        try {
+            MemorySegment capture = Native.captureBuffer();
+            if ((int) SETPRIORITY.invokeExact(capture, PRIO_PROCESS, tid, nice) < 0) {
+                throw VmmException.fromErrno("setpriority(tid " + tid + ", " + nice + ")", Native.errno(capture));
+            }
+        } catch (VmmException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("setpriority", t);
         }
     }
 

@@ -111,6 +111,7 @@ class KvmHeaderTest {
                 #include <fcntl.h>
                 #include <sys/mman.h>
                 #include <sys/eventfd.h>
+                #include <sys/resource.h>
                 #include <linux/kvm.h>
                 int main(void) {
                 %s  return 0;
