@@ -1,10 +1,10 @@
 package dev.hostd.cgroup;
 
+import dev.hostd.vmm.pool.PoolFiller;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Sandbox cgroups made ahead and reused. Making a group is a mkdir in each hierarchy plus its
@@ -27,7 +27,7 @@ public final class CgroupPool implements AutoCloseable {
     private final ConcurrentLinkedDeque<Slot> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger(), leased = new AtomicInteger(), names = new AtomicInteger();
     private final AtomicLong freshCreates = new AtomicLong();
-    private final Thread filler;
+    private final PoolFiller filler;
     private volatile boolean closed;
 
     /** A group and the limits last written to it. */
@@ -59,7 +59,10 @@ public final class CgroupPool implements AutoCloseable {
             idle.add(newSlot());
             idleCount.incrementAndGet();
         }
-        this.filler = target == 0 ? null : Thread.ofPlatform().daemon(true).name("cgroup-pool").start(this::fill);
+        this.filler = target == 0 ? null : new PoolFiller("cgroup-pool", "a cgroup", () -> idleCount.get() < target, () -> {
+            idle.add(newSlot());
+            idleCount.incrementAndGet();
+        });
     }
 
     public CgroupBackend backend() {
@@ -125,7 +128,7 @@ public final class CgroupPool implements AutoCloseable {
         if (slot != null) {
             idleCount.decrementAndGet();
             if (filler != null) {
-                LockSupport.unpark(filler);
+                filler.wake();
             }
         } else {
             slot = newSlot();
@@ -193,32 +196,12 @@ public final class CgroupPool implements AutoCloseable {
         return freshCreates.get();
     }
 
-    private void fill() {
-        while (!closed) {
-            if (idleCount.get() < target) {
-                try {
-                    idle.add(newSlot());
-                    idleCount.incrementAndGet();
-                    continue;
-                } catch (CgroupException e) {
-                    LOG.log(System.Logger.Level.WARNING, "cannot pre-create a cgroup: {0}", e.getMessage());
-                }
-            }
-            LockSupport.park(this);
-        }
-    }
-
     /** Stops the filler and removes the idle groups; leased groups are removed when their sandboxes close them. */
     @Override
     public void close() {
         closed = true;
         if (filler != null) {
-            LockSupport.unpark(filler);
-            try {
-                filler.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            filler.close();
         }
         Slot s;
         while ((s = idle.poll()) != null) {

@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -35,18 +37,47 @@ import picocli.CommandLine.Parameters;
 final class SandboxCommands {
 
     static Table table() {
-        return Table.withHeaders("ID", "TEMPLATE", "TENANT", "STATE", "IPV4", "MAC", "AGE", "CLONE MS", "GEN")
-                .right(7, 8);
+        return table(false);
+    }
+
+    /** The sandbox table; with {@code cpuRate} a CPU% column (top: CPU time between two refreshes). */
+    static Table table(boolean cpuRate) {
+        List<String> headers = new ArrayList<>(List.of("ID", "TEMPLATE", "TENANT", "STATE", "IPV4", "MAC", "AGE", "CLONE MS", "GEN",
+                "MEM LIMIT", "CPU LIMIT", "CPU S"));
+        if (cpuRate) {
+            headers.add("CPU%");
+        }
+        Table t = Table.withHeaders(headers.toArray(String[]::new)).right(7, 8, 9, 10, 11);
+        return cpuRate ? t.right(12) : t;
     }
 
     static void addRow(Table t, JsonNode s, Instant now) {
+        t.row(cells(s, now).toArray());
+    }
+
+    static List<String> cells(JsonNode s, Instant now) {
         String ip = Format.text(s, "ipv4");
         if (s.path("prefixLength").isNumber()) {
             ip += "/" + s.path("prefixLength").asInt();
         }
-        t.row(Format.text(s, "id"), Format.text(s, "template"), Format.text(s, "tenant"), Format.text(s, "state"),
+        return new ArrayList<>(List.of(Format.text(s, "id"), Format.text(s, "template"), Format.text(s, "tenant"), Format.text(s, "state"),
                 ip, Format.text(s, "mac"), Format.age(Format.text(s, "createdAt"), now),
-                Format.millis(s, "cloneMillis"), Format.text(s, "agent", "generation"));
+                Format.millis(s, "cloneMillis"), Format.text(s, "agent", "generation"),
+                Format.bytes(s, "resources", "memoryLimitBytes"), cpuLimit(s), cpuSeconds(s)));
+    }
+
+    /** "20%" (of one CPU), "max" (no quota) or "-" (no cgroup: hostd.cgroups.enabled is false, or an older daemon). */
+    static String cpuLimit(JsonNode s) {
+        JsonNode limits = Format.at(s, "resources", "limits");
+        if (limits == null || !limits.isObject()) {
+            return "-";
+        }
+        return limits.path("cpuPercent").isNumber() ? limits.path("cpuPercent").asInt() + "%" : "max";
+    }
+
+    static String cpuSeconds(JsonNode s) {
+        JsonNode v = Format.at(s, "resources", "cpuUsageNanos");
+        return v == null || !v.isNumber() ? "-" : String.format(Locale.ROOT, "%.2f", v.asLong() / 1e9);
     }
 
     static String describe(JsonNode s) {
@@ -63,7 +94,26 @@ final class SandboxCommands {
                 .row("clone:", Format.millis(s, "cloneMillis") + " ms")
                 .row("agent:", "generation " + Format.text(s, "agent", "generation") + ", identities seen "
                         + Format.text(s, "agent", "identitiesSeen") + ", version " + Format.text(s, "agent", "agentVersion"))
+                .row("memory:", memory(s))
+                .row("cpu:", cpu(s))
+                .row("cgroup:", Format.text(s, "resources", "cgroup"))
                 .render();
+    }
+
+    /** "36.0 KiB private of 64.0 MiB guest RAM"; the private figure only where the daemon measured it (get). */
+    private static String memory(JsonNode s) {
+        String limit = Format.bytes(s, "resources", "memoryLimitBytes") + " guest RAM";
+        JsonNode p = Format.at(s, "resources", "privateMemoryBytes");
+        return p == null || !p.isNumber() ? limit : Format.bytes(p.asLong()) + " private of " + limit;
+    }
+
+    private static String cpu(JsonNode s) {
+        JsonNode limits = Format.at(s, "resources", "limits");
+        if (limits == null || !limits.isObject()) {
+            return "no cgroup (hostd.cgroups.enabled is false)";
+        }
+        String quota = limits.path("cpuPercent").isNumber() ? limits.path("cpuPercent").asInt() + "% of a CPU" : "no quota";
+        return quota + ", weight " + Format.text(limits, "cpuWeight") + ", used " + cpuSeconds(s) + " s";
     }
 
     /** Prints one sandbox answer (create, get, pause, resume). */
@@ -114,6 +164,10 @@ final class SandboxCommands {
         @Option(names = "--prefix-length", paramLabel = "N") Integer prefixLength;
         @Option(names = "--gateway", paramLabel = "ADDRESS") String gateway;
         @Option(names = "--hostname", paramLabel = "NAME") String hostname;
+        @Option(names = "--cpu-percent", paramLabel = "N",
+                description = "CPU quota: N% of one CPU, 1..100 (default: the daemon's hostd.cgroups.cpu-percent).") Integer cpuPercent;
+        @Option(names = "--cpu-weight", paramLabel = "N",
+                description = "CPU weight when the host is busy, 1..10000, 100 = even (default: hostd.cgroups.cpu-weight).") Integer cpuWeight;
         @Option(names = {"-q", "--quiet"}, description = "Print only the new sandbox's id.") boolean quiet;
 
         @Override
@@ -129,6 +183,15 @@ final class SandboxCommands {
             }
             putIf(body, "gateway", gateway);
             putIf(body, "hostname", hostname);
+            if (cpuPercent != null || cpuWeight != null) { // the daemon checks the ranges and needs cgroups on
+                ObjectNode limits = body.putObject("limits");
+                if (cpuPercent != null) {
+                    limits.put("cpuPercent", cpuPercent);
+                }
+                if (cpuWeight != null) {
+                    limits.put("cpuWeight", cpuWeight);
+                }
+            }
             JsonNode s = ApiClient.expectSuccess(api.post(body, "v1", "sandboxes")).json();
             if (quiet && !json()) {
                 out().println(Format.text(s, "id"));

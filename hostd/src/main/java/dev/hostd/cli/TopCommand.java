@@ -35,6 +35,10 @@ final class TopCommand extends ApiCommand {
             description = "Sort sandboxes by: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     Sort sort;
 
+    /** The previous refresh's CPU time per sandbox id, and when it was read, for the CPU% column. */
+    private Map<String, Long> lastCpuNanos = Map.of();
+    private Instant lastAt;
+
     @Option(names = "--tenant", paramLabel = "TENANT") String tenant;
     @Option(names = "--template", paramLabel = "TEMPLATE") String template;
     @Option(names = "--state", paramLabel = "STATE") String state;
@@ -92,10 +96,33 @@ final class TopCommand extends ApiCommand {
         sb.append(String.format(Locale.ROOT, "memory: %s available  %s in templates  %s hostd RSS%n%n",
                 Format.bytes(host, "memory", "memAvailableBytes"), Format.bytes(host, "memory", "templateBytes"),
                 Format.bytes(host, "memory", "processRssBytes")));
-        Table t = SandboxCommands.table();
-        list.forEach(s -> SandboxCommands.addRow(t, s, now));
+        Table t = SandboxCommands.table(true);
+        Map<String, Long> cpuNanos = new java.util.HashMap<>();
+        for (JsonNode s : list) {
+            List<String> cells = SandboxCommands.cells(s, now);
+            cells.add(cpuRate(s, now, cpuNanos));
+            t.row(cells.toArray());
+        }
+        lastCpuNanos = cpuNanos;
+        lastAt = now;
         sb.append(t.render());
         return sb.toString();
+    }
+
+    /** CPU time used since the previous refresh over the time between them (100% = one CPU), or "-" on the first. */
+    private String cpuRate(JsonNode s, Instant now, Map<String, Long> cpuNanos) {
+        JsonNode used = Format.at(s, "resources", "cpuUsageNanos");
+        if (used == null || !used.isNumber()) {
+            return "-";
+        }
+        String id = Format.text(s, "id");
+        cpuNanos.put(id, used.asLong());
+        Long before = lastCpuNanos.get(id);
+        long elapsed = lastAt == null ? 0 : java.time.Duration.between(lastAt, now).toNanos();
+        if (before == null || elapsed <= 0 || used.asLong() < before) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.1f", 100.0 * (used.asLong() - before) / elapsed);
     }
 
     private Comparator<JsonNode> comparator() {

@@ -101,6 +101,11 @@ public final class Engine implements GracefulShutdownCapable {
         metrics.gauge("hostd_templates", "Adopted or built templates.", () -> store.list().size());
         metrics.gauge("hostd_templates_rejected", "Template directories not adopted at start and still on disk.", () -> store.rejected().size());
         metrics.gauge("hostd_template_memory_bytes", this::templateMemoryGauge);
+        // A page-map walk per sandbox at scrape time (~0.1 ms per 64 MiB of guest RAM): 0.2 s at 2,000 sandboxes.
+        metrics.gauge("hostd_sandboxes_private_memory_bytes", "Guest RAM pages the live sandboxes wrote (their own host memory), summed.",
+                this::privateMemorySum);
+        metrics.gauge("hostd_sandboxes_memory_limit_bytes", "Guest RAM of the live sandboxes (the most host memory they can hold), summed.",
+                () -> sandboxes.values().stream().mapToLong(l -> l.memoryLimitBytes).sum());
         metrics.gauge("hostd_ready", "1 when the API accepts work.", () -> phase == Phase.READY ? 1 : 0);
     }
 
@@ -111,6 +116,18 @@ public final class Engine implements GracefulShutdownCapable {
             b.append("hostd_template_memory_bytes{template=\"").append(t.id()).append("\"} ").append(t.memoryBytes()).append('\n');
         }
         return b.toString();
+    }
+
+    private long privateMemorySum() {
+        long sum = 0;
+        for (LiveSandbox l : sandboxes.values()) {
+            try {
+                sum += l.sandbox.privateMemoryBytes();
+            } catch (RuntimeException e) { // deleted meanwhile
+                LOG.debug("private memory of sandbox {} not read: {}", l.sandbox.id(), e.getMessage());
+            }
+        }
+        return sum;
     }
 
     // ---- lifecycle ------------------------------------------------------------------------------
@@ -298,6 +315,12 @@ public final class Engine implements GracefulShutdownCapable {
         int prefix = r.prefixLength() != null ? r.prefixLength() : DEFAULT_PREFIX;
         byte[] gateway = r.gateway() != null ? Identity.parseIpv4(r.gateway()) : Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY);
         String hostname = r.hostname() != null ? r.hostname() : id;
+        SandboxLimits limits = SandboxLimits.of(r.limits(), cgroups.defaults());
+        if (r.limits() != null && !cgroups.enabled()) {
+            // Accepting limits that nothing enforces would mislead the caller.
+            throw new ApiException(ProblemCode.INVALID_INPUT, "limits need sandbox cgroups, and this daemon runs with "
+                    + SandboxCgroups.ENABLED_KEY + "=false: leave \"limits\" out or enable cgroups", SandboxCgroups.ENABLED_KEY);
+        }
         // Validates everything (ids, tenant, MAC unicast, prefix, hostname) before any resource is taken.
         new Identity(mac, requestedIp != null ? requestedIp : Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2), prefix, gateway,
                 hostname, id, r.tenant());
@@ -331,7 +354,7 @@ public final class Engine implements GracefulShutdownCapable {
                     identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
                 }
                 long t0 = System.nanoTime();
-                SandboxCgroup cgroup = cgroups.lease(id); // null when hostd.cgroups.enabled is false
+                SandboxCgroup cgroup = cgroups.lease(id, limits); // null when hostd.cgroups.enabled is false
                 Sandbox sandbox;
                 try {
                     // the sandbox owns a duplicate of the TAP fd; the port keeps its own until release
@@ -342,7 +365,7 @@ public final class Engine implements GracefulShutdownCapable {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.cloneSeconds(seconds);
-                LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, ip);
+                LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, ip, template.memoryBytes(), cgroup, limits);
                 live.port = port;
                 live.network = networks.view(port);
                 sandboxes.put(id, live);
@@ -399,8 +422,9 @@ public final class Engine implements GracefulShutdownCapable {
         return l;
     }
 
+    /** One sandbox, with its private memory measured (the page-map walk lists skip). */
     public Dto.SandboxView sandbox(String id) {
-        return Views.of(live(id));
+        return Views.of(live(id), true);
     }
 
     public void delete(String id) {

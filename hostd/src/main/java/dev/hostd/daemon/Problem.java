@@ -5,7 +5,8 @@ import io.micronaut.serde.annotation.Serdeable;
 
 /**
  * An RFC 9457 problem: {@code type} is {@code https://hostd.dev/problems/<code>}, {@code code} the
- * stable code alone. {@code limit} names the setting that was hit (429, 413), else it is absent.
+ * stable code alone. {@code limit} names the setting that was hit (429, 413; and hostd.cgroups.enabled
+ * for a 400 on sandbox limits without cgroups), else it is absent.
  */
 @Serdeable
 @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -42,12 +42,15 @@ class HostctlTest {
             {"id":"sbx-a","template":"fn-py","tenant":"t1","state":"RUNNING","mac":"02:00:00:00:00:01",
              "ipv4":"198.18.0.10","prefixLength":15,"gateway":"198.18.0.1","hostname":"sbx-a",
              "createdAt":"2025-01-01T00:00:00Z","cloneMillis":3.25,
-             "agent":{"generation":2,"identitiesSeen":1,"agentVersion":"test-1"}}""";
+             "agent":{"generation":2,"identitiesSeen":1,"agentVersion":"test-1"},
+             "resources":{"memoryLimitBytes":67108864,"privateMemoryBytes":36864,"cpuUsageNanos":1234000000,
+                          "cgroup":"/hostd-sandboxes/g3","limits":{"cpuPercent":20,"cpuWeight":100}}}""";
     static final String SANDBOX_B = """
             {"id":"sbx-bbbbbbbbbbbb","template":"fn-node","tenant":"tenant-two","state":"PAUSED",
              "mac":"02:00:00:00:00:02","ipv4":"198.18.0.11","prefixLength":15,"gateway":"198.18.0.1",
              "hostname":"b","createdAt":"2025-01-01T00:00:01Z","cloneMillis":12.5,
-             "agent":{"generation":7,"identitiesSeen":1,"agentVersion":"test-1"}}""";
+             "agent":{"generation":7,"identitiesSeen":1,"agentVersion":"test-1"},
+             "resources":{"memoryLimitBytes":134217728,"privateMemoryBytes":null,"cpuUsageNanos":null,"cgroup":null,"limits":null}}""";
 
     @TempDir
     Path dir;
@@ -275,8 +278,11 @@ class HostctlTest {
                     && lines[2].charAt(at - 1) == ' ' && lines[2].charAt(at) != ' ', column + " aligned:\n" + r.out());
         }
         assertTrue(lines[1].contains("198.18.0.10/15"), lines[1]);
-        assertTrue(lines[1].endsWith("3.25    2"), lines[1]); // right-aligned numbers
-        assertTrue(lines[2].endsWith("12.50    7"), lines[2]);
+        assertTrue(lines[1].contains("3.25    2"), lines[1]); // right-aligned numbers
+        assertTrue(lines[2].contains("12.50    7"), lines[2]);
+        assertTrue(lines[0].endsWith("MEM LIMIT  CPU LIMIT  CPU S"), lines[0]);
+        assertTrue(lines[1].endsWith("64.0 MiB        20%   1.23"), lines[1]);
+        assertTrue(lines[2].endsWith("128 MiB          -      -"), lines[2]); // no cgroup: no limit, no CPU time
         assertEquals(JSON.readTree(list), hostctl("sandbox", "list", "--json").json());
         assertEquals("/v1/sandboxes", daemon.last().uri());
     }
@@ -299,6 +305,13 @@ class HostctlTest {
                 "options left out are not sent");
         assertEquals(JSON.readTree(SANDBOX_A), hostctl("sandbox", "create", "--template", "fn-py", "--json").json());
 
+        assertExit(0, hostctl("sandbox", "create", "--template", "fn-py", "--cpu-percent", "20", "--cpu-weight", "300"));
+        assertEquals(JSON.readTree("{\"template\":\"fn-py\",\"limits\":{\"cpuPercent\":20,\"cpuWeight\":300}}"),
+                JSON.readTree(daemon.last().body()));
+        assertExit(0, hostctl("sandbox", "create", "--template", "fn-py", "--cpu-weight", "50"));
+        assertEquals(JSON.readTree("{\"template\":\"fn-py\",\"limits\":{\"cpuWeight\":50}}"), JSON.readTree(daemon.last().body()),
+                "only the limit given is sent; the daemon fills in its default");
+
         daemon.problem("POST", "/v1/sandboxes", 429, "limit-exceeded", "Limit exceeded", "2500 sandboxes live");
         Result limit = hostctl("sandbox", "create", "--template", "fn-py");
         assertExit(5, limit);
@@ -319,7 +332,11 @@ class HostctlTest {
         daemon.route("GET", "/v1/sandboxes/sbx-a/console", new FakeDaemon.Canned(200, "text/plain", "booted\nready"));
         daemon.route("DELETE", "/v1/sandboxes/sbx-a", new FakeDaemon.Canned(204, null, null));
 
-        assertTrue(hostctl("sandbox", "get", "sbx-a").out().contains("agent:     generation 2, identities seen 1"));
+        Result got = hostctl("sandbox", "get", "sbx-a");
+        assertTrue(got.out().contains("agent:     generation 2, identities seen 1"), got.out());
+        assertTrue(got.out().contains("memory:    36.0 KiB private of 64.0 MiB guest RAM\n"), got.out());
+        assertTrue(got.out().contains("cpu:       20% of a CPU, weight 100, used 1.23 s\n"), got.out());
+        assertTrue(got.out().contains("cgroup:    /hostd-sandboxes/g3\n"), got.out());
         Result p = hostctl("sandbox", "pause", "sbx-a");
         assertExit(0, p);
         assertTrue(p.out().contains("state:     PAUSED"), p.out());
@@ -423,6 +440,15 @@ class HostctlTest {
         assertTrue(a > 0 && b > a, "sorted by id:\n" + r.out());
         assertFalse(r.out().contains("\033["), "no escape codes when stdout is not a terminal");
         assertEquals("/v1/sandboxes?tenant=t1", daemon.last().uri());
+
+        String[] first = r.out().substring(0, r.out().indexOf("\nhostd ")).split("\n");
+        String header = java.util.Arrays.stream(first).filter(l -> l.startsWith("ID ")).findFirst().orElseThrow(() -> new AssertionError(r.out()));
+        assertTrue(header.endsWith("CPU S  CPU%"), header);
+        String rowA = java.util.Arrays.stream(first).filter(l -> l.startsWith("sbx-a ")).findFirst().orElseThrow(() -> new AssertionError(r.out()));
+        assertTrue(rowA.endsWith("1.23     -"), "no rate on the first refresh: " + rowA);
+        String[] lines2 = r.out().split("\n");
+        String lastA = lines2[lines2.length - (a < b ? 2 : 1)];
+        assertTrue(lastA.startsWith("sbx-a ") && lastA.endsWith("1.23   0.0"), "the same CPU time a refresh later is 0%: " + lastA);
 
         Result byClone = hostctl("top", "-n", "1", "--sort", "clone");
         assertTrue(byClone.out().indexOf("sbx-bbbbbbbbbbbb ") < byClone.out().indexOf("sbx-a "), "slowest clone first");

@@ -378,6 +378,62 @@ class ApiIT {
         return m;
     }
 
+    /** Resources without cgroups (this daemon has hostd.cgroups.enabled=false; CgroupsIT covers them on). */
+    @Test
+    @Order(65)
+    void resourcesAreReportedAndLimitsAreRefusedWithoutCgroups() {
+        JsonNode created = createSandbox(Map.of("id", "sbx-res", "template", TEMPLATE, "tenant", "acme"));
+        JsonNode r = created.get("resources");
+        assertEquals(16L << 20, r.get("memoryLimitBytes").asLong(), "guest RAM is the bound");
+        assertTrue(r.get("privateMemoryBytes").isNull(), "the create answer walks no page map: " + r);
+        assertTrue(r.get("cpuUsageNanos").isNull() && r.get("cgroup").isNull() && r.get("limits").isNull(), "cgroups are off: " + r);
+
+        long before = expect(200, client.get("/v1/sandboxes/sbx-res")).json().get("resources").get("privateMemoryBytes").asLong();
+        assertTrue(before > 0, "a running guest has written pages of its own: " + before);
+        byte[] twoMiB = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(2).array();
+        JsonNode touched = invoke("sbx-res", "touch", twoMiB);
+        assertEquals("OK", touched.get("statusName").asText(), touched::toString);
+        long after = expect(200, client.get("/v1/sandboxes/sbx-res")).json().get("resources").get("privateMemoryBytes").asLong();
+        assertTrue(after >= before + (2L << 20), "touching 2 MiB adds 2 MiB of private pages: " + before + " -> " + after);
+        assertTrue(after <= 16L << 20, "never more than guest RAM: " + after);
+
+        JsonNode listed = expect(200, client.get("/v1/sandboxes")).json().get("sandboxes").get(0).get("resources");
+        assertTrue(listed.get("privateMemoryBytes").isNull(), "lists walk no page map: " + listed);
+        assertEquals(16L << 20, listed.get("memoryLimitBytes").asLong());
+
+        Map<String, Double> samples = metrics();
+        assertTrue(samples.get("hostd_sandboxes_private_memory_bytes") >= after, samples::toString);
+        assertEquals(16.0 * (1 << 20), samples.get("hostd_sandboxes_memory_limit_bytes"));
+
+        // Limits: out of range is refused naming the member and its range, whether or not cgroups are on ...
+        Map<String, Object> base = Map.of("template", TEMPLATE, "tenant", "acme");
+        for (Map<String, Object> limits : List.of(Map.<String, Object>of("cpuPercent", 0), Map.<String, Object>of("cpuPercent", 101),
+                Map.<String, Object>of("cpuWeight", 0), Map.<String, Object>of("cpuWeight", 10001))) {
+            String member = limits.keySet().iterator().next();
+            JsonNode p = problem(400, "invalid-input", client.post("/v1/sandboxes", with(base, "limits", limits)));
+            assertTrue(p.get("detail").asText().startsWith("limits." + member + " must be 1.." + (member.equals("cpuPercent") ? "100" : "10000")), p::toString);
+        }
+        problem(400, "invalid-input", client.post("/v1/sandboxes", with(base, "limits", Map.of("cpuPercent", "half"))));
+        JsonNode unknown = problem(400, "invalid-input", client.post("/v1/sandboxes", with(base, "limits", Map.of("cpuShares", 5))));
+        assertTrue(unknown.get("detail").asText().contains("cpuShares"), unknown::toString);
+        // ... and valid limits are refused while nothing would enforce them.
+        JsonNode off = problem(400, "invalid-input", client.post("/v1/sandboxes", with(base, "limits", Map.of("cpuPercent", 20))));
+        assertEquals("hostd.cgroups.enabled", off.get("limit").asText(), off::toString);
+        assertEquals(1, expect(200, client.get("/v1/sandboxes")).json().get("sandboxes").size(), "no refused request left a sandbox");
+    }
+
+    private Map<String, Double> metrics() {
+        UdsHttpClient.Response m = expect(200, client.get("/metrics"));
+        Map<String, Double> samples = new HashMap<>();
+        for (String line : m.text().split("\n")) {
+            if (!line.startsWith("#") && !line.isBlank()) {
+                int sp = line.lastIndexOf(' ');
+                samples.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
+            }
+        }
+        return samples;
+    }
+
     @Test
     @Order(70)
     void payloadLimitIs413NamingTheSetting() {
@@ -441,6 +497,8 @@ class ApiIT {
         assertEquals(samples.get("hostd_clone_seconds_count"), samples.get("hostd_clone_seconds_bucket{le=\"+Inf\"}"));
         assertTrue(samples.get("hostd_invoke_seconds_count") >= 48);
         assertEquals(0.0, samples.get("hostd_sandboxes_live"));
+        assertEquals(0.0, samples.get("hostd_sandboxes_private_memory_bytes"));
+        assertEquals(0.0, samples.get("hostd_sandboxes_memory_limit_bytes"));
         assertEquals(16.0 * (1 << 20), samples.get("hostd_template_memory_bytes{template=\"" + TEMPLATE + "\"}"));
         assertTrue(samples.get("hostd_failures_total{cause=\"limit-exceeded\"}") >= 1);
         assertTrue(samples.get("hostd_failures_total{cause=\"invalid-input\"}") >= 20);

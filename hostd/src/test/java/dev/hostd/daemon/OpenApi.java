@@ -134,7 +134,31 @@ final class OpenApi {
     @SuppressWarnings("unchecked")
     private void validateSchema(Map<String, Object> schema, JsonNode value, String where) {
         schema = resolve(schema);
+        if (schema.containsKey("oneOf")) { // exactly one alternative must hold
+            int holds = 0;
+            for (Object alternative : (List<Object>) schema.get("oneOf")) {
+                try {
+                    validateSchema(map(alternative), value, where);
+                    holds++;
+                } catch (AssertionError e) {
+                    // not this one
+                }
+            }
+            assertEquals(1, holds, where + ": " + value + " must match exactly one of " + schema.get("oneOf"));
+            return;
+        }
         Object type = schema.get("type");
+        if (type instanceof List<?> types) { // OpenAPI 3.1: [integer, "null"]
+            if (value.isNull()) {
+                assertTrue(types.contains("null"), where + ": null is not allowed, expected " + types);
+                return;
+            }
+            type = types.stream().<Object>map(t -> t).filter(t -> !"null".equals(t)).findFirst().orElse("null");
+        }
+        if ("null".equals(type)) {
+            assertTrue(value.isNull(), where + ": expected null, got " + value);
+            return;
+        }
         if (schema.containsKey("enum")) {
             List<String> allowed = new ArrayList<>();
             ((List<Object>) schema.get("enum")).forEach(e -> allowed.add(String.valueOf(e)));

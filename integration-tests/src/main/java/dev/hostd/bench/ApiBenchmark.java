@@ -69,6 +69,8 @@ public final class ApiBenchmark {
                 }
                 ApiCycle api = new ApiCycle(Stats.of(parts[0]), Stats.of(parts[1]), Stats.of(parts[2]));
                 Stats directStats = Stats.of(parts[3]);
+                // Other work on the host slows both paths; a reader should know how busy it was.
+                json.put("host_loadavg_1m", Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]));
                 json.put("direct_clone_ms_mean", CloneBenchmark.round(directStats.mean()));
                 json.put("direct_clone_ms_p50", CloneBenchmark.round(directStats.p50()));
                 json.put("direct_clone_ms_p99", CloneBenchmark.round(directStats.p99()));
@@ -223,6 +225,7 @@ public final class ApiBenchmark {
                 | ratio socket / direct at p50 | %s |
                 | ratio daemon handling / direct at p50 | %s |
                 | warm-up to a steady p50: creates through the socket / direct clones | %s / %s |
+                | host load average (1 min) after those measurements | %s |
                 | 1,000 creates from 8 concurrent clients: errors | %s |
                 | those creates, p50 / p99 | %s / %s ms |
                 | live sandboxes at the end of the fill | %s (fill errors: %s) |
@@ -233,7 +236,7 @@ public final class ApiBenchmark {
                 """, v.get("api_clone_ms_p50"), v.get("api_clone_ms_p99"), v.get("api_daemon_ms_p50"),
                 v.get("api_inside_daemon_clone_ms_p50"), v.get("api_inside_daemon_clone_ms_mean"),
                 v.get("direct_clone_ms_p50"), v.get("direct_clone_ms_p99"),
-                v.get("api_to_direct_ratio_p50"), v.get("daemon_to_direct_ratio_p50"), v.get("api_warmup_creates"), v.get("direct_warmup_clones"),
+                v.get("api_to_direct_ratio_p50"), v.get("daemon_to_direct_ratio_p50"), v.get("api_warmup_creates"), v.get("direct_warmup_clones"), v.get("host_loadavg_1m"),
                 v.get("concurrent8_errors"), v.get("concurrent8_clone_ms_p50"), v.get("concurrent8_clone_ms_p99"),
                 v.get("live_sandboxes"), v.get("fill_errors"), v.get("daemon_rss_mib_idle"), v.get("daemon_rss_mib_at_live"),
                 v.get("daemon_pss_mib_at_live"), v.get("host_memavailable_drop_mib_at_live"), v.get("host_mib_per_sandbox"),

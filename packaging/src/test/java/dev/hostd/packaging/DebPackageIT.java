@@ -134,7 +134,7 @@ class DebPackageIT {
 
         String yml = Files.readString(root.resolve("etc/hostd/hostd.yml"));
         for (String key : List.of("socket:", "path: /run/hostd/hostd.sock", "templates:", "root: /dev/shm/hostd",
-                "limits:", "max-sandboxes:", "max-payload-bytes:")) {
+                "limits:", "max-sandboxes:", "max-payload-bytes:", "cgroups:\n", "    enabled: true\n")) {
             assertTrue(yml.contains(key), key + " in\n" + yml);
         }
     }
@@ -257,7 +257,15 @@ class DebPackageIT {
         env.put("MICRONAUT_CONFIG_FILES", root.resolve("etc/hostd/hostd.yml").toString());
         env.put("HOSTD_SOCKET_PATH", socket.toString());
         env.put("HOSTD_TEMPLATES_ROOT", templates.toString());
-        env.put("HOSTD_JAVA_OPTS", "-Dhostd.socket.path=" + socket + " -Dhostd.templates.root=" + templates);
+        // The packaged config enables sandbox cgroups; this daemon gets a container of its own (a daemon
+        // with the same container refuses to start), or none where this host has no writable cgroup.
+        String container = "hostd-it-deb-" + ProcessHandle.current().pid();
+        boolean cgroups = Files.isWritable(Path.of("/sys/fs/cgroup/cpu/tasks")) || Files.isWritable(Path.of("/sys/fs/cgroup/cgroup.procs"));
+        if (!cgroups) {
+            System.err.println("DebPackageIT: no writable cgroup hierarchy here: the daemon runs with hostd.cgroups.enabled=false");
+        }
+        env.put("HOSTD_JAVA_OPTS", "-Dhostd.socket.path=" + socket + " -Dhostd.templates.root=" + templates
+                + " -Dhostd.cgroups.container=" + container + (cgroups ? "" : " -Dhostd.cgroups.enabled=false"));
         ProcessBuilder pb = new ProcessBuilder(root.resolve("usr/bin/hostd").toString())
                 .redirectErrorStream(true)
                 .redirectOutput(work.resolve("hostd.log").toFile());
@@ -280,6 +288,10 @@ class DebPackageIT {
             assertEquals(0, health.exit(), "hostd never answered on " + socket + ": " + health.all()
                     + "\nhostd log:\n" + Files.readString(work.resolve("hostd.log")));
 
+            if (cgroups && Files.isWritable(Path.of("/sys/fs/cgroup/cpu/tasks"))) {
+                assertTrue(Files.isDirectory(Path.of("/sys/fs/cgroup/cpu", container)),
+                        "the packaged config's sandbox cgroups are on: container " + container + " made");
+            }
             Run host = run(List.of(hostctl.toString(), "--socket", socket.toString(), "host"), javaEnv(), 120);
             assertEquals(0, host.exit(), host.all());
             assertTrue(host.out().contains("version:") && host.out().contains("sandboxes:"), host.out());
@@ -293,6 +305,17 @@ class DebPackageIT {
             }
             Files.deleteIfExists(socket);
         }
+        Path v1Container = Path.of("/sys/fs/cgroup/cpu", container);
+        boolean left = Files.exists(v1Container);
+        if (left) { // the daemon was killed: its groups hold no thread of a live process any more
+            try (var groups = Files.list(v1Container)) {
+                for (Path g : groups.filter(Files::isDirectory).toList()) {
+                    Files.delete(g);
+                }
+            }
+            Files.delete(v1Container);
+        }
+        assertFalse(left, "the daemon's stop removed its cgroup container " + v1Container);
     }
 
     // ---- helpers ----

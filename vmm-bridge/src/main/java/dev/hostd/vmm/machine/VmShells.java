@@ -2,27 +2,24 @@ package dev.hostd.vmm.machine;
 
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.memory.MemoryMapping;
+import dev.hostd.vmm.pool.PoolFiller;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 /**
  * A few {@link VmShell}s made ahead of time by a background thread, so a clone does not wait for
  * KVM_CREATE_VM and its memory slot. With {@code target} 0 every shell is made on the caller's
- * thread. The filler runs at a lower CPU priority ({@link BackgroundPriority}), so that on a busy
- * host it never takes a core from the clone that just took a shell. If the host cannot make a shell (out of memory or fds), the filler stops trying until
- * the next take, and the caller's own attempt reports the error.
+ * thread. The filler ({@link PoolFiller}) runs at a lower CPU priority, so that on a busy host it
+ * yields the cores to the clone that just took a shell; if the host cannot make a shell (out of
+ * memory or fds), it stops trying until the next take, and the caller's own attempt reports the error.
  */
 public final class VmShells implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(VmShells.class.getName());
-
     private final Supplier<VmShell> factory;
     private final int target;
     private final ConcurrentLinkedQueue<VmShell> ready = new ConcurrentLinkedQueue<>();
     private final AtomicInteger count = new AtomicInteger();
-    private final Thread filler;
-    private volatile boolean closed;
+    private final PoolFiller filler;
 
     /** Shells whose memory comes from {@code ram} (e.g. copy-on-write views of one template). */
     public VmShells(Kvm kvm, int target, boolean irqchip, Supplier<MemoryMapping> ram) {
@@ -31,7 +28,10 @@ public final class VmShells implements AutoCloseable {
         }
         this.factory = () -> VmShell.withMemory(kvm, irqchip, ram.get());
         this.target = target;
-        this.filler = target == 0 ? null : Thread.ofPlatform().daemon(true).name("vm-shells").start(this::fill);
+        this.filler = target == 0 ? null : new PoolFiller("vm-shells", "a VM", () -> count.get() < target, () -> {
+            ready.add(factory.get());
+            count.incrementAndGet();
+        });
     }
 
     /** A ready shell, or a new one made now if none is ready. */
@@ -39,11 +39,11 @@ public final class VmShells implements AutoCloseable {
         VmShell shell = ready.poll();
         if (shell != null) {
             count.decrementAndGet();
-            LockSupport.unpark(filler);
+            filler.wake();
             return shell;
         }
         if (filler != null) {
-            LockSupport.unpark(filler);
+            filler.wake();
         }
         return factory.get();
     }
@@ -53,33 +53,11 @@ public final class VmShells implements AutoCloseable {
         return count.get();
     }
 
-    private void fill() {
-        BackgroundPriority.applyToCurrentThread();
-        while (!closed) {
-            if (count.get() < target) {
-                try {
-                    ready.add(factory.get());
-                    count.incrementAndGet();
-                    continue;
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "cannot pre-create a VM: {0}", e.getMessage());
-                }
-            }
-            LockSupport.park(this);
-        }
-    }
-
     /** Stops the filler and closes every shell not taken. */
     @Override
     public void close() {
-        closed = true;
         if (filler != null) {
-            LockSupport.unpark(filler);
-            try {
-                filler.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            filler.close();
         }
         VmShell shell;
         while ((shell = ready.poll()) != null) {

@@ -1,4 +1,4 @@
-package dev.hostd.vmm.machine;
+package dev.hostd.vmm.pool;
 
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.internal.linux.Libc;
@@ -9,14 +9,14 @@ import dev.hostd.vmm.internal.linux.Libc;
  * or an API request in flight, and with nice 10 the scheduler gives it about a tenth of the weight
  * of a normal thread while it still uses every idle cycle.
  */
-final class BackgroundPriority {
-    static final int NICE = 10;
+public final class BackgroundPriority {
+    public static final int NICE = 10;
     private static final System.Logger LOG = System.getLogger(BackgroundPriority.class.getName());
 
     private BackgroundPriority() {}
 
     /** Applies {@link #NICE} to the calling thread; a failure only costs latency, so it is logged. */
-    static void applyToCurrentThread() {
+    public static void applyToCurrentThread() {
         try {
             Libc.setThreadNice(Libc.gettid(), NICE);
         } catch (VmmException e) {

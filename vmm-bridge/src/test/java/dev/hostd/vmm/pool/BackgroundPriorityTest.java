@@ -1,4 +1,4 @@
-package dev.hostd.vmm.machine;
+package dev.hostd.vmm.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
