@@ -74,6 +74,10 @@ class DebPackageIT {
         assertEquals("amd64", field("Architecture"));
         assertTrue(field("Version").startsWith("0.1.0"), field("Version"));
         assertTrue(field("Depends").contains("temurin-25-jdk"), field("Depends"));
+        // Tenant networks (hostd.network.enabled) need ip, nft and libnftables.so.1 on the host.
+        for (String tool : List.of("iproute2", "nftables", "libnftables1")) {
+            assertTrue(field("Recommends").contains(tool), "Recommends: " + field("Recommends"));
+        }
         assertFalse(field("Description").isBlank());
 
         Path control = work.resolve("control");
