@@ -1,0 +1,163 @@
+package dev.hostd.bench.image;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The image benchmark of issue 4, in one run. The images of {@code scripts/build-bench-images} are
+ * pushed to Debian's docker-registry in a network namespace, behind a veth shaped with tc tbf and a
+ * proxy that adds an RTT. For each image, from empty caches: (1) full pull (every gzip layer
+ * downloaded, unpacked by tar, then /app/ready run in a chroot), (2) lazy (nydus-mount from the
+ * registry, recording the start-up trace), (3) lazy + prefetch of that trace (chunk cache emptied).
+ * Then LZ4 vs JDK gzip decompression and cached sequential reads through FUSE vs local disk.
+ * Prints a table and a JSON line and writes docs/benchmarks/image.md. Run: {@code scripts/bench-image}.
+ */
+public final class ImageBenchmark {
+    public static void main(String[] args) throws Exception {
+        Path cache = Path.of(System.getProperty("bench.images", "/var/cache/hostd-bench/images"));
+        List<String> images = Arrays.asList(System.getProperty("bench.image-names", "flask,sklearn,chromium").split(","));
+        int mbit = Integer.getInteger("bench.mbit", 100);
+        int rttMs = Integer.getInteger("bench.rtt-ms", 10);
+        Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks/image.md"));
+        LazyImages lazy = new NydusCli();
+        String pending = lazy.unavailableReason();
+        Path work = Files.createTempDirectory(Path.of("/var/tmp"), "hostd-image-bench");
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("link_mbit", mbit);
+        json.put("added_rtt_ms", rttMs);
+        boolean dropped = PageCache.drop();
+        json.put("page_cache_dropped", dropped);
+        List<ImageRun> runs = new ArrayList<>();
+        CodecThroughput.Result codecs = null;
+        ReadFigures reads = null;
+        try (ShapedLink link = ShapedLink.create();
+             LocalRegistry registry = LocalRegistry.start(link, work.resolve("registry"));
+             DelayProxy proxy = new DelayProxy(new InetSocketAddress(ShapedLink.INSIDE_ADDRESS, LocalRegistry.PORT), rttMs)) {
+            RegistryClient direct = new RegistryClient(LocalRegistry.directUrl());
+            Map<String, LazyImages.Prepared> prepared = new LinkedHashMap<>();
+            for (String name : images) {
+                Path layout = cache.resolve(name).toRealPath();
+                direct.push(OciImage.read(layout, "latest"), "bench/" + name, "latest");
+                if (pending == null) {
+                    prepared.put(name, lazy.prepare(layout, work.resolve("nydus-" + name), LocalRegistry.directUrl(), "bench/nydus-" + name));
+                }
+                System.err.println("pushed " + name + " (" + layout.getFileName() + ")");
+            }
+            link.shape(mbit);
+            RegistryClient shaped = new RegistryClient(proxy.url());
+            for (String name : images) {
+                runs.add(runImage(name, work, shaped, proxy, lazy, prepared.get(name)));
+                System.err.println("done " + name + ": " + runs.getLast());
+            }
+            Path biggest = cache.resolve(images.getLast()).toRealPath();
+            OciImage img = OciImage.read(biggest, "latest");
+            OciImage.Blob largestLayer = img.layers().stream().max((a, b) -> Long.compare(a.size(), b.size())).orElseThrow();
+            codecs = CodecThroughput.measure(largestLayer.in(biggest), 512 << 20, 5);
+            reads = ReadFigures.measure(work, images.getLast(), lazy, prepared.get(images.getLast()));
+        } finally {
+            Cmd.quietly("rm", "-rf", "--one-file-system", work.toString());
+        }
+        ImageReport.fill(json, runs, codecs, reads);
+        String table = ImageReport.table(runs, codecs, reads, pending);
+        String line = ImageReport.json(json);
+        System.out.println(table);
+        System.out.println(line);
+        ImageReport.writeMarkdown(report, table, line, runs, codecs, reads, pending, mbit, rttMs, dropped);
+    }
+
+    private static ImageRun runImage(String name, Path work, RegistryClient shaped, DelayProxy proxy, LazyImages lazy,
+                                     LazyImages.Prepared prepared) throws Exception {
+        String repo = "bench/" + name;
+        Path dir = Files.createDirectories(work.resolve(name));
+        PageCache.drop();
+        long t0 = System.nanoTime();
+        FullPull.Result pull = FullPull.pull(shaped, repo, "latest", dir, dir.resolve("rootfs"));
+        String out = ChrootRun.ready(dir.resolve("rootfs"), dir.resolve("run-full"));
+        double fullReady = ms(t0);
+        Cmd.run("rm", "-rf", "--one-file-system", dir.resolve("rootfs").toString());
+        OciImage image = OciImage.read(Path.of("/var/cache/hostd-bench/images").resolve(name).toRealPath(), "latest");
+        if (prepared == null) {
+            return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
+                    null, null, null, null, null, null, null, out);
+        }
+        LazyStart first = lazyStart(lazy, prepared, proxy, dir, "lazy", LazyImages.Trace.RECORD);
+        LazyStart second = lazyStart(lazy, prepared, proxy, dir, "prefetch", LazyImages.Trace.PREFETCH);
+        return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
+                first.mountMs, first.readyMs, first.bytes, second.mountMs, second.readyMs, second.bytes, prepared.blobBytes(), out);
+    }
+
+    private record LazyStart(double mountMs, double readyMs, long bytes) {}
+
+    /** A lazy start from an empty chunk cache and page cache; bytes = what came through the proxy. */
+    private static LazyStart lazyStart(LazyImages lazy, LazyImages.Prepared prepared, DelayProxy proxy, Path dir, String label,
+                                       LazyImages.Trace trace) throws Exception {
+        Path cacheDir = dir.resolve("chunks-" + label);
+        Path mnt = Files.createDirectories(dir.resolve("mnt-" + label));
+        PageCache.drop();
+        long bytes0 = proxy.downstreamBytes();
+        long t0 = System.nanoTime();
+        try (LazyImages.Mount m = lazy.mount(prepared, proxy.url(), cacheDir, mnt, trace)) {
+            double mounted = ms(t0);
+            ChrootRun.ready(mnt, dir.resolve("run-" + label));
+            double ready = ms(t0);
+            return new LazyStart(mounted, ready, proxy.downstreamBytes() - bytes0);
+        } finally {
+            Cmd.quietly("rm", "-rf", "--one-file-system", cacheDir.toString());
+        }
+    }
+
+    static double ms(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    /** Cached sequential reads of the image's largest files: FUSE mount (local backend) vs the unpacked directory. */
+    record ReadFigures(int files, long bytes, double fuseWarmMBps, double localWarmMBps, Double fuseChunkCacheMBps,
+                       Double localDiskMBps, String pending) {
+        static ReadFigures measure(Path work, String name, LazyImages lazy, LazyImages.Prepared prepared) throws Exception {
+            Path layout = Path.of("/var/cache/hostd-bench/images").resolve(name).toRealPath();
+            Path local = Files.createDirectories(work.resolve("reads-local"));
+            for (OciImage.Blob layer : OciImage.read(layout, "latest").layers()) {
+                LayerUnpacker.unpack(layer.in(layout), local);
+            }
+            List<Path> files = ReadThroughput.largestFiles(local, 8 << 20, 512L << 20);
+            long bytes = ReadThroughput.totalSize(local, files);
+            ReadThroughput.megabytesPerSecond(local, files);
+            double localWarm = ReadThroughput.megabytesPerSecond(local, files);
+            PageCache.drop();
+            double localDisk = ReadThroughput.megabytesPerSecond(local, files);
+            if (prepared == null) {
+                return new ReadFigures(files.size(), bytes, Double.NaN, localWarm, null, localDisk, lazy.unavailableReason());
+            }
+            Path mnt = Files.createDirectories(work.resolve("reads-mnt"));
+            try (LazyImages.Mount m = lazy.mount(prepared, null, work.resolve("reads-chunks"), mnt, LazyImages.Trace.NONE)) {
+                ReadThroughput.megabytesPerSecond(mnt, files); // fetch every chunk into the chunk cache and page cache
+                double fuseWarm = ReadThroughput.megabytesPerSecond(mnt, files);
+                PageCache.drop();
+                double fuseChunkCache = ReadThroughput.megabytesPerSecond(mnt, files);
+                return new ReadFigures(files.size(), bytes, fuseWarm, localWarm, fuseChunkCache, localDisk, null);
+            }
+        }
+    }
+
+    /** Empties the kernel page cache (dentries, inodes, pages), so each start reads from disk or network. */
+    static final class PageCache {
+        private PageCache() {}
+
+        static boolean drop() {
+            try {
+                Cmd.run("sync");
+                Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+    }
+}
