@@ -149,8 +149,12 @@ final class ImageReport {
                 3. **lazy + prefetch**: the same with the chunk cache emptied again, prefetching the
                    recorded trace.
 
+                The host is shared (2 cores); the JSON line has its 1-minute load average before and
+                after the run: a busy host slows the unpacking of the full pull and the lazy starts
+                alike, so read the ratios rather than the absolute times.
+
                 "lazy read" is what came through the proxy during the lazy start, against the gzip
-                image's size. The codec rows decompress the same data (the first 512 MB of the
+                image's size. The codec rows decompress the same data (the first 256 MiB of the
                 uncompressed tar of the largest layer of the last image) with the JDK's gzip and with
                 lz4-java in the 1 MiB blocks nydus-mount stores. The read rows read the largest files of
                 the last image (≥ 8 MiB each, up to 512 MB) sequentially through a nydus-mount FUSE

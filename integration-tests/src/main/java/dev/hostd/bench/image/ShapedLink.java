@@ -53,8 +53,7 @@ final class ShapedLink implements AutoCloseable {
     public void close() {
         Cmd.quietly("ip", "netns", "del", namespace);
         try {
-            Cmd.run("ip", "link", "show", hostIf);
-            Cmd.quietly("ip", "link", "del", hostIf); // only if the pair was made but never moved
+            Cmd.run("ip", "link", "del", hostIf); // only there if the pair was made but never moved
         } catch (IOException gone) {
             // the usual case: deleting the namespace took the pair with it
         }
