@@ -27,6 +27,9 @@ interface LazyImages {
 
     /** A live mount; closing unmounts it and stops whatever serves it. */
     interface Mount extends AutoCloseable {
+        /** Backend requests and bytes fetched so far, as the lazy image layer counts them (for the report). */
+        String stats();
+
         @Override
         void close() throws Exception;
     }
