@@ -1,0 +1,255 @@
+package dev.hostd.image.backend;
+
+import dev.hostd.image.ImageException;
+import dev.hostd.image.cache.ChunkCache;
+import dev.hostd.image.cache.MemoryCache;
+import dev.hostd.image.format.Bootstrap;
+import dev.hostd.image.format.ChunkCodec;
+import dev.hostd.image.format.ChunkInfo;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The verified data of an image's chunks: memory cache, then host disk cache, then the backend.
+ * One fetch per chunk is in flight at a time (other readers wait on its future); a fetch takes
+ * the wanted chunk and the blob-adjacent chunks nobody has (up to {@link FetchPolicy#mergeBytes})
+ * in one request; requests are bounded by semaphores and retried with exponential back-off and
+ * full jitter. A chunk that does not verify fails its readers with EIO and is never cached.
+ */
+public final class ChunkSource implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ChunkSource.class.getName());
+
+    private final Bootstrap bootstrap;
+    private final BlobBackend backend;
+    private final ChunkCache disk;
+    private final MemoryCache memory;
+    private final FetchPolicy policy;
+    private final Semaphore foreground;
+    private final Semaphore background;
+    private final ConcurrentHashMap<Integer, CompletableFuture<byte[]>> inFlight = new ConcurrentHashMap<>();
+    /** Per blob, chunk indexes sorted by offset: who is next to whom. */
+    private final int[][] byOffset;
+    private final int[] positionInBlob;
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong fetchedBytes = new AtomicLong();
+    private final AtomicLong fetchedChunks = new AtomicLong();
+    private volatile boolean closed;
+
+    public ChunkSource(Bootstrap bootstrap, BlobBackend backend, ChunkCache disk, MemoryCache memory, FetchPolicy policy) {
+        this.bootstrap = bootstrap;
+        this.backend = backend;
+        this.disk = disk;
+        this.memory = memory;
+        this.policy = policy;
+        this.foreground = new Semaphore(policy.maxInFlight(), true);
+        this.background = new Semaphore(policy.prefetchInFlight(), true);
+        List<ChunkInfo> chunks = bootstrap.chunks();
+        List<List<Integer>> perBlob = new ArrayList<>();
+        for (int b = 0; b < bootstrap.blobs().size(); b++) {
+            perBlob.add(new ArrayList<>());
+        }
+        for (int i = 0; i < chunks.size(); i++) {
+            perBlob.get(chunks.get(i).blob()).add(i);
+        }
+        byOffset = new int[perBlob.size()][];
+        positionInBlob = new int[chunks.size()];
+        for (int b = 0; b < perBlob.size(); b++) {
+            byOffset[b] = perBlob.get(b).stream().sorted(Comparator.comparingLong(i -> chunks.get(i).offset()))
+                    .mapToInt(Integer::intValue).toArray();
+            for (int k = 0; k < byOffset[b].length; k++) {
+                positionInBlob[byOffset[b][k]] = k;
+            }
+        }
+    }
+
+    public Bootstrap bootstrap() {
+        return bootstrap;
+    }
+
+    /** A chunk's verified data, fetched if needed (foreground). Throws ImageException (EIO) on failure. */
+    public byte[] chunk(int index) {
+        return get(index, false);
+    }
+
+    /** Brings a chunk into the caches in the background; errors are logged by the fetch and dropped. */
+    public void prefetch(int index) {
+        try {
+            get(index, true);
+        } catch (ImageException e) {
+            // the foreground read that needs it will report it
+        }
+    }
+
+    /** True when the chunk is in a cache already (a prefetcher skips it). */
+    public boolean cached(int index) {
+        ChunkInfo c = bootstrap.chunks().get(index);
+        return memory.get(c.digest()) != null;
+    }
+
+    private byte[] get(int index, boolean prefetch) {
+        if (closed) {
+            throw new ImageException("read chunk", "EIO", "the image is being unmounted");
+        }
+        ChunkInfo c = bootstrap.chunks().get(index);
+        byte[] data = memory.get(c.digest());
+        if (data != null) {
+            return data;
+        }
+        CompletableFuture<byte[]> mine = new CompletableFuture<>();
+        CompletableFuture<byte[]> running = inFlight.putIfAbsent(index, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            data = disk == null ? null : disk.get(c);
+            if (data != null) {
+                memory.put(c.digest(), data);
+                mine.complete(data);
+                return data;
+            }
+            fetchGroup(index, mine, prefetch);
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+        } finally {
+            inFlight.remove(index, mine);
+        }
+        return await(mine);
+    }
+
+    private static byte[] await(CompletableFuture<byte[]> f) {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof ImageException ie) {
+                throw ie;
+            }
+            throw new ImageException("read chunk", "EIO", e.getCause().toString(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImageException("read chunk", "EINTR", "interrupted");
+        }
+    }
+
+    /** Fetches {@code first} plus the following chunks of its blob that no one has, in one request. */
+    private void fetchGroup(int first, CompletableFuture<byte[]> firstFuture, boolean prefetch) {
+        List<ChunkInfo> chunks = bootstrap.chunks();
+        ChunkInfo head = chunks.get(first);
+        List<Integer> group = new ArrayList<>(List.of(first));
+        List<CompletableFuture<byte[]>> futures = new ArrayList<>(List.of(firstFuture));
+        int[] order = byOffset[head.blob()];
+        long end = head.end();
+        for (int k = positionInBlob[first] + 1; k < order.length; k++) {
+            ChunkInfo next = chunks.get(order[k]);
+            if (next.offset() != end || next.end() - head.offset() > policy.mergeBytes()
+                    || memory.get(next.digest()) != null || (disk != null && disk.contains(next))) {
+                break;
+            }
+            CompletableFuture<byte[]> f = new CompletableFuture<>();
+            if (inFlight.putIfAbsent(order[k], f) != null) {
+                break;
+            }
+            group.add(order[k]);
+            futures.add(f);
+            end = next.end();
+        }
+        try {
+            byte[] stored = fetchWithRetries(head, (int) (end - head.offset()), prefetch);
+            for (int g = 0; g < group.size(); g++) {
+                ChunkInfo c = chunks.get(group.get(g));
+                try {
+                    byte[] data = ChunkCodec.restore(c, stored, (int) (c.offset() - head.offset()));
+                    memory.put(c.digest(), data);
+                    if (disk != null) {
+                        disk.put(c, data);
+                    }
+                    fetchedChunks.incrementAndGet();
+                    futures.get(g).complete(data);
+                } catch (ImageException e) {
+                    LOG.log(System.Logger.Level.ERROR, "chunk " + group.get(g) + " (" + c.digest() + ") from "
+                            + backend.describe() + " is corrupt: " + e.getMessage());
+                    futures.get(g).completeExceptionally(e);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (CompletableFuture<byte[]> f : futures) {
+                f.completeExceptionally(e);
+            }
+        } finally {
+            for (int g = 1; g < group.size(); g++) {
+                inFlight.remove(group.get(g), futures.get(g));
+            }
+        }
+    }
+
+    private byte[] fetchWithRetries(ChunkInfo head, int length, boolean prefetch) {
+        Semaphore permits = prefetch ? background : foreground;
+        var blob = bootstrap.blobs().get(head.blob()).digest();
+        IOException last = null;
+        for (int attempt = 1; attempt <= policy.attempts(); attempt++) {
+            if (closed) {
+                break;
+            }
+            try {
+                permits.acquire();
+                try {
+                    requests.incrementAndGet();
+                    byte[] b = backend.read(blob, head.offset(), length);
+                    fetchedBytes.addAndGet(b.length);
+                    return b;
+                } finally {
+                    permits.release();
+                }
+            } catch (IOException e) {
+                last = e;
+                if (attempt < policy.attempts()) {
+                    sleep(backoff(attempt));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ImageException("fetch " + blob, "EINTR", "interrupted");
+            }
+        }
+        String why = last == null ? "unmounting" : last.toString();
+        LOG.log(System.Logger.Level.ERROR, "fetch of " + length + " bytes at " + head.offset() + " of " + blob + " from "
+                + backend.describe() + " failed after " + policy.attempts() + " attempts: " + why);
+        throw new ImageException("fetch " + blob + " from " + backend.describe(), "EIO",
+                "failed after " + policy.attempts() + " attempts: " + why);
+    }
+
+    /** Full jitter: uniform in [0, min(max, base * 2^(attempt-1))]. */
+    long backoff(int attempt) {
+        long cap = Math.min(policy.maxBackoff().toMillis(), policy.backoff().toMillis() << Math.min(attempt - 1, 20));
+        return ThreadLocalRandom.current().nextLong(cap + 1);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Counters for inspect and benchmarks. */
+    public record Stats(long requests, long fetchedBytes, long fetchedChunks) {
+    }
+
+    public Stats stats() {
+        return new Stats(requests.get(), fetchedBytes.get(), fetchedChunks.get());
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        backend.close();
+    }
+}

@@ -1,0 +1,24 @@
+package dev.hostd.image.backend;
+
+import dev.hostd.image.format.Digest;
+
+import java.io.IOException;
+
+/** Blobs of one repository of an OCI registry, read with HTTP Range requests. */
+public final class RegistryBackend implements BlobBackend {
+    private final RegistryClient client;
+
+    public RegistryBackend(RegistryClient client) {
+        this.client = client;
+    }
+
+    @Override
+    public byte[] read(Digest blob, long offset, int length) throws IOException {
+        return client.range(blob, offset, length);
+    }
+
+    @Override
+    public String describe() {
+        return client.describe();
+    }
+}
