@@ -26,7 +26,7 @@ public final class ImageBenchmark {
         int mbit = Integer.getInteger("bench.mbit", 100);
         int rttMs = Integer.getInteger("bench.rtt-ms", 10);
         Path report = Path.of(System.getProperty("bench.report", "docs/benchmarks/image.md"));
-        LazyImages lazy = new NydusCli();
+        LazyImages lazy = new NydusApi();
         String pending = lazy.unavailableReason();
         Path work = Files.createTempDirectory(Path.of("/var/tmp"), "hostd-image-bench");
         Map<String, Object> json = new LinkedHashMap<>();
