@@ -36,9 +36,12 @@ final class CodecThroughput {
 
     /** Measures on the first {@code limit} bytes of the uncompressed content of a gzip layer. */
     static Result measure(Path layerTarGz, int limit, int passes) throws IOException {
-        byte[] data;
+        byte[] data = new byte[limit];
         try (InputStream in = new GZIPInputStream(Files.newInputStream(layerTarGz), 1 << 16)) {
-            data = in.readNBytes(limit);
+            int n = in.readNBytes(data, 0, limit);
+            if (n < limit) {
+                data = java.util.Arrays.copyOf(data, n);
+            }
         }
         ByteArrayOutputStream gz = new ByteArrayOutputStream(data.length / 2);
         try (GZIPOutputStream out = new GZIPOutputStream(gz, 1 << 16)) {

@@ -36,6 +36,7 @@ public final class ImageBenchmark {
         json.put("page_cache_dropped", dropped);
         String loadBefore = loadAverage();
         List<ImageRun> runs = new ArrayList<>();
+        List<String> failures = new ArrayList<>(); // parts after the starts: reported, not fatal to the starts' figures
         CodecThroughput.Result codecs = null;
         ReadFigures reads = null;
         try (ShapedLink link = ShapedLink.create();
@@ -63,8 +64,16 @@ public final class ImageBenchmark {
             Path biggest = cache.resolve(images.getLast()).toRealPath();
             OciImage img = OciImage.read(biggest, "latest");
             OciImage.Blob largestLayer = img.layers().stream().max((a, b) -> Long.compare(a.size(), b.size())).orElseThrow();
-            codecs = CodecThroughput.measure(largestLayer.in(biggest), 256 << 20, 5);
-            reads = ReadFigures.measure(work, images.getLast(), lazy, prepared.get(images.getLast()));
+            try {
+                codecs = CodecThroughput.measure(largestLayer.in(biggest), 256 << 20, 5);
+            } catch (Exception | OutOfMemoryError e) {
+                failures.add("codec throughput failed: " + e);
+            }
+            try {
+                reads = ReadFigures.measure(work, images.getLast(), lazy, prepared.get(images.getLast()));
+            } catch (Exception e) {
+                failures.add("read throughput failed: " + e);
+            }
         } finally {
             Cmd.quietly("rm", "-rf", "--one-file-system", work.toString());
         }
@@ -72,6 +81,10 @@ public final class ImageBenchmark {
         json.put("load_average_1min_before", "\"" + loadBefore + "\"");
         json.put("load_average_1min_after", "\"" + loadAverage() + "\"");
         ImageReport.fill(json, runs, codecs, reads);
+        if (!failures.isEmpty()) {
+            failures.forEach(System.err::println);
+            pending = (pending == null ? "" : pending + "; ") + String.join("; ", failures);
+        }
         String table = ImageReport.table(runs, codecs, reads, pending);
         String line = ImageReport.json(json);
         System.out.println(table);
@@ -92,12 +105,13 @@ public final class ImageBenchmark {
         OciImage image = OciImage.read(Path.of("/var/cache/hostd-bench/images").resolve(name).toRealPath(), "latest");
         if (prepared == null) {
             return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
-                    null, null, null, null, null, null, null, out);
+                    null, null, null, null, null, null, null, null, out);
         }
         LazyStart first = lazyStart(lazy, prepared, proxy, dir, "lazy", LazyImages.Trace.RECORD);
         LazyStart second = lazyStart(lazy, prepared, proxy, dir, "prefetch", LazyImages.Trace.PREFETCH);
         return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
-                first.mountMs, first.readyMs, first.bytes, second.mountMs, second.readyMs, second.bytes, prepared.blobBytes(), out);
+                first.mountMs, first.readyMs, first.bytes, first.tracedBytes, second.mountMs, second.readyMs, second.bytes,
+                prepared.blobBytes(), out);
     }
 
     /**
@@ -116,7 +130,7 @@ public final class ImageBenchmark {
         }
     }
 
-    private record LazyStart(double mountMs, double readyMs, long bytes) {}
+    private record LazyStart(double mountMs, double readyMs, long bytes, long tracedBytes) {}
 
     /** A lazy start from an empty chunk cache and page cache; bytes = what came through the proxy. */
     private static LazyStart lazyStart(LazyImages lazy, LazyImages.Prepared prepared, DelayProxy proxy, Path dir, String label,
@@ -126,14 +140,18 @@ public final class ImageBenchmark {
         PageCache.drop();
         long bytes0 = proxy.downstreamBytes();
         long t0 = System.nanoTime();
-        try (LazyImages.Mount m = lazy.mount(prepared, proxy.url(), cacheDir, mnt, trace)) {
+        LazyImages.Mount m = lazy.mount(prepared, proxy.url(), cacheDir, mnt, trace);
+        try {
             double mounted = ms(t0);
             ChrootRun.ready(mnt, dir.resolve("run-" + label));
             double ready = ms(t0);
+            long bytes = proxy.downstreamBytes() - bytes0;
             System.err.printf("%s %s: mounted %.0f ms, ready %.0f ms, %s, %d connections so far%n", dir.getFileName(), label, mounted, ready,
                     m.stats(), proxy.connections());
-            return new LazyStart(mounted, ready, proxy.downstreamBytes() - bytes0);
+            m.close();
+            return new LazyStart(mounted, ready, bytes, m.tracedBytes());
         } finally {
+            m.close();
             Cmd.quietly("rm", "-rf", "--one-file-system", cacheDir.toString());
         }
     }

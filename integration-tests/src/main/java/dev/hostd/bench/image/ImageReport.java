@@ -29,6 +29,7 @@ final class ImageReport {
                 json.put(k + "prefetch_ratio", round(r.prefetchRatio()));
                 json.put(k + "lazy_read_mb", round(r.lazyBytesRead() / 1e6));
                 json.put(k + "lazy_read_fraction", round(r.fractionOfImage()));
+                json.put(k + "traced_mb", round(r.tracedBytes() / 1e6));
                 json.put(k + "nydus_blob_mb", round(r.nydusBlobBytes() / 1e6));
             }
         }
@@ -53,16 +54,17 @@ final class ImageReport {
 
     static String table(List<ImageRun> runs, CodecThroughput.Result c, ImageBenchmark.ReadFigures reads, String pending) {
         StringBuilder b = new StringBuilder();
-        b.append("| image | layers | gzip MB | full pull: downloaded / unpacked / ready s | lazy ready s (mounted) | lazy / full | lazy+prefetch ready s (mounted) | prefetch / full | lazy read MB (of image) | nydus blobs MB |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("| image | layers | gzip MB | full pull: downloaded / unpacked / ready s | lazy ready s (mounted) | lazy / full | lazy+prefetch ready s (mounted) | prefetch / full | lazy read MB (of image) | touched MB (trace) | nydus blobs MB |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (ImageRun r : runs) {
-            b.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.2f / %.2f / %.2f | %s | %s | %s | %s | %s | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.2f / %.2f / %.2f | %s | %s | %s | %s | %s | %s | %s |%n",
                     r.image(), r.layers(), r.gzipLayerBytes() / 1e6, r.fullDownloadMs() / 1e3, r.fullUnpackMs() / 1e3, r.fullReadyMs() / 1e3,
                     r.lazyReadyMs() == null ? "pending" : String.format(Locale.ROOT, "%.2f (%.2f)", r.lazyReadyMs() / 1e3, r.lazyMountMs() / 1e3),
                     fmt(r.lazyRatio()),
                     r.prefetchReadyMs() == null ? "pending" : String.format(Locale.ROOT, "%.2f (%.2f)", r.prefetchReadyMs() / 1e3, r.prefetchMountMs() / 1e3),
                     fmt(r.prefetchRatio()),
                     r.lazyBytesRead() == null ? "pending" : String.format(Locale.ROOT, "%.1f (%.0f%%)", r.lazyBytesRead() / 1e6, 100 * r.fractionOfImage()),
+                    r.tracedBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.tracedBytes() / 1e6),
                     r.nydusBlobBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.nydusBlobBytes() / 1e6)));
         }
         if (c != null) {
@@ -82,7 +84,7 @@ final class ImageReport {
                     reads.pending() == null ? fmt0(reads.fuseChunkCacheMBps()) : "pending", reads.localDiskMBps()));
         }
         if (pending != null) {
-            b.append("\nLazy rows pending: ").append(pending).append('\n');
+            b.append("\nNot measured: ").append(pending).append('\n');
         }
         return b.toString();
     }
@@ -154,7 +156,9 @@ final class ImageReport {
                 alike, so read the ratios rather than the absolute times.
 
                 "lazy read" is what came through the proxy during the lazy start, against the gzip
-                image's size. The codec rows decompress the same data (the first 256 MiB of the
+                image's size; "touched" is the uncompressed size of the chunks in the trace that start
+                recorded (what the application read); the difference is what nydus-mount fetched
+                beside them (adjacent chunks merged into one request). The codec rows decompress the same data (the first 256 MiB of the
                 uncompressed tar of the largest layer of the last image) with the JDK's gzip and with
                 lz4-java in the 1 MiB blocks nydus-mount stores. The read rows read the largest files of
                 the last image (≥ 8 MiB each, up to 512 MB) sequentially through a nydus-mount FUSE

@@ -6,7 +6,7 @@ package dev.hostd.bench.image;
  */
 record ImageRun(String image, long gzipLayerBytes, int layers,
                 double fullDownloadMs, double fullUnpackMs, double fullReadyMs,
-                Double lazyMountMs, Double lazyReadyMs, Long lazyBytesRead,
+                Double lazyMountMs, Double lazyReadyMs, Long lazyBytesRead, Long tracedBytes,
                 Double prefetchMountMs, Double prefetchReadyMs, Long prefetchBytesRead,
                 Long nydusBlobBytes, String readyOutput) {
 

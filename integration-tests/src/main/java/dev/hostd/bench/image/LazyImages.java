@@ -30,6 +30,9 @@ interface LazyImages {
         /** Backend requests and bytes fetched so far, as the lazy image layer counts them (for the report). */
         String stats();
 
+        /** After close: the uncompressed bytes of the chunks in the image's recorded trace (what the start touched), 0 if none. */
+        long tracedBytes();
+
         @Override
         void close() throws Exception;
     }

@@ -64,6 +64,20 @@ final class NydusApi implements LazyImages {
             }
 
             @Override
+            public long tracedBytes() {
+                Path file = m.imageDir().resolve(dev.hostd.image.trace.Trace.FILE_NAME);
+                if (!Files.isRegularFile(file)) {
+                    return 0;
+                }
+                var chunks = m.image().chunks();
+                long sum = 0;
+                for (int c : dev.hostd.image.trace.Trace.read(file, m.image()).chunks()) {
+                    sum += chunks.get(c).size();
+                }
+                return sum;
+            }
+
+            @Override
             public void close() {
                 m.close();
             }
