@@ -37,6 +37,7 @@ final class LayerUnpacker {
                         }
                     }
                 }
+                Files.deleteIfExists(entry);
             } else if (name.startsWith(WHITEOUT)) {
                 Path hidden = entry.resolveSibling(name.substring(WHITEOUT.length()));
                 if (!written.contains(hidden)) {
