@@ -32,6 +32,7 @@ public final class ImageBenchmark {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("link_mbit", mbit);
         json.put("added_rtt_ms", rttMs);
+        json.put("merge_kib", Integer.getInteger("bench.merge-kib", dev.hostd.image.backend.FetchPolicy.defaults().mergeBytes() >> 10));
         boolean dropped = PageCache.drop();
         json.put("page_cache_dropped", dropped);
         String loadBefore = loadAverage();

@@ -146,19 +146,22 @@ final class ImageReport {
                 1. **full pull**: manifest, every gzip layer downloaded (three at a time, as
                    docker/containerd), each unpacked by GNU `tar` into a directory as soon as it and the
                    layers below are in, OCI whiteouts applied, then run;
-                2. **lazy**: `nydus-mount mount` from the registry with an empty chunk cache, recording
-                   the start-up trace, then run;
-                3. **lazy + prefetch**: the same with the chunk cache emptied again, prefetching the
-                   recorded trace.
+                2. **lazy**: an `ImageMount` (nydus-mount's API, in this JVM as in hostd; its read path
+                   warmed up once beforehand on another mount) from the registry with an empty chunk
+                   cache and a fresh bootstrap, recording the start-up trace, then run;
+                3. **lazy + prefetch**: the same with the chunk cache and bootstrap removed again, only
+                   the recorded trace kept, prefetching it.
 
                 The host is shared (2 cores); the JSON line has its 1-minute load average before and
                 after the run: a busy host slows the unpacking of the full pull and the lazy starts
                 alike, so read the ratios rather than the absolute times.
 
-                "lazy read" is what came through the proxy during the lazy start, against the gzip
-                image's size; "touched" is the uncompressed size of the chunks in the trace that start
-                recorded (what the application read); the difference is what nydus-mount fetched
-                beside them (adjacent chunks merged into one request). The codec rows decompress the same data (the first 256 MiB of the
+                "lazy read" is what came through the proxy during the lazy start (LZ4-compressed
+                chunks), against the gzip image's size; "touched" is the uncompressed size of the
+                chunks in the trace that start recorded (what the application read). A miss fetches
+                the chunks after it in the blob too, up to `merge_kib` in the JSON line (nydus-mount's
+                default unless `-Dbench.merge-kib=N`): fewer round trips against more bytes. At
+                100 Mbit/s a lazy start costs at least its "lazy read" bytes / 12.5 MB/s. The codec rows decompress the same data (the first 256 MiB of the
                 uncompressed tar of the largest layer of the last image) with the JDK's gzip and with
                 lz4-java in the 1 MiB blocks nydus-mount stores. The read rows read the largest files of
                 the last image (≥ 8 MiB each, up to 512 MB) sequentially through a nydus-mount FUSE

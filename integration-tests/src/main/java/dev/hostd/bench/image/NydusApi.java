@@ -5,6 +5,7 @@ import dev.hostd.image.ImageMount;
 import dev.hostd.image.ImageRegistry;
 import dev.hostd.image.ImageSource;
 import dev.hostd.image.MountOptions;
+import dev.hostd.image.backend.FetchPolicy;
 import dev.hostd.image.format.Bootstrap;
 import java.net.URI;
 import java.nio.file.Files;
@@ -55,6 +56,11 @@ final class NydusApi implements LazyImages {
         }
         MountOptions options = MountOptions.defaults().withCache(cacheDir, CACHE_MAX)
                 .withTrace(trace == Trace.RECORD, trace == Trace.PREFETCH);
+        Integer mergeKib = Integer.getInteger("bench.merge-kib");
+        if (mergeKib != null) { // how far a miss reads ahead: fewer round trips against more bytes
+            FetchPolicy d = options.fetch();
+            options = options.withFetch(new FetchPolicy(d.maxInFlight(), d.prefetchInFlight(), mergeKib << 10, d.attempts(), d.backoff(), d.maxBackoff()));
+        }
         ImageMount m = ImageMount.mount(source, mountpoint, options);
         return new Mount() {
             @Override
