@@ -86,7 +86,7 @@ class ChunkSourceTest {
 
     private ChunkSource source(TestBackend backend, ChunkCache cache) {
         return new ChunkSource(image, backend, cache, new MemoryCache(64 << 20),
-                new FetchPolicy(4, 1, 4 << 20, 4, Duration.ofMillis(1), Duration.ofMillis(5)));
+                new FetchPolicy(4, 1, 4 << 20, 4 << 20, 4, Duration.ofMillis(1), Duration.ofMillis(5)));
     }
 
     @Test

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The verified data of an image's chunks: memory cache, then host disk cache, then the backend.
  * One fetch per chunk is in flight at a time (other readers wait on its future); a fetch takes
- * the wanted chunk and the blob-adjacent chunks nobody has (up to {@link FetchPolicy#mergeBytes})
+ * the wanted chunk and the blob-adjacent chunks nobody has (up to {@link FetchPolicy#mergeBytes}, more for prefetch)
  * in one request; requests are bounded by semaphores and retried with exponential back-off and
  * full jitter. A chunk that does not verify fails its readers with EIO and is never cached.
  */
@@ -43,6 +43,12 @@ public final class ChunkSource implements AutoCloseable {
     private final AtomicLong fetchedBytes = new AtomicLong();
     private final AtomicLong fetchedChunks = new AtomicLong();
     private volatile boolean closed;
+    private final java.util.Set<Integer> warming = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "image-readahead");
+        t.setDaemon(true);
+        return t;
+    });
 
     public ChunkSource(Bootstrap bootstrap, BlobBackend backend, ChunkCache disk, MemoryCache memory, FetchPolicy policy) {
         this.bootstrap = bootstrap;
@@ -86,6 +92,28 @@ public final class ChunkSource implements AutoCloseable {
             get(index, true);
         } catch (ImageException e) {
             // the foreground read that needs it will report it
+        }
+    }
+
+    /**
+     * Sequential read-ahead: loads {@code index} (the next chunk of a file being read) into the
+     * memory cache on a background thread, so hashing and copying the next chunk overlaps the
+     * kernel's reads of this one. Uses the prefetch permits when it must fetch.
+     */
+    public void readAhead(int index) {
+        if (closed || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
+            return;
+        }
+        try {
+            readAhead.execute(() -> {
+                try {
+                    prefetch(index);
+                } finally {
+                    warming.remove(index);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            warming.remove(index);
         }
     }
 
@@ -149,7 +177,7 @@ public final class ChunkSource implements AutoCloseable {
         long end = head.end();
         for (int k = positionInBlob[first] + 1; k < order.length; k++) {
             ChunkInfo next = chunks.get(order[k]);
-            if (next.offset() != end || next.end() - head.offset() > policy.mergeBytes()
+            if (next.offset() != end || next.end() - head.offset() > (prefetch ? policy.prefetchMergeBytes() : policy.mergeBytes())
                     || memory.get(next.digest()) != null || (disk != null && disk.contains(next))) {
                 break;
             }
@@ -250,6 +278,7 @@ public final class ChunkSource implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        readAhead.shutdownNow();
         backend.close();
     }
 }

@@ -7,14 +7,17 @@ import java.time.Duration;
  *
  * @param maxInFlight     concurrent foreground requests to the backend
  * @param prefetchInFlight concurrent prefetch requests (separate permits: prefetch never takes a foreground slot)
- * @param mergeBytes      adjacent chunks of one blob are merged into one request up to this many stored bytes
+ * @param mergeBytes      a foreground fetch takes the blob-adjacent chunks too, up to this many stored bytes
+ *                        (small: a starting function should not wait for bytes it did not ask for)
+ * @param prefetchMergeBytes the same for prefetch and read-ahead, which are not waited for
  * @param attempts        tries per request before the read fails with EIO
  * @param backoff         first retry delay; doubled per retry, capped at {@code maxBackoff}, with full jitter
  * @param maxBackoff      cap on one retry delay
  */
-public record FetchPolicy(int maxInFlight, int prefetchInFlight, int mergeBytes, int attempts, Duration backoff,
+public record FetchPolicy(int maxInFlight, int prefetchInFlight, int mergeBytes, int prefetchMergeBytes, int attempts,
+                          Duration backoff,
                           Duration maxBackoff) {
     public static FetchPolicy defaults() {
-        return new FetchPolicy(8, 2, 4 << 20, 5, Duration.ofMillis(100), Duration.ofSeconds(2));
+        return new FetchPolicy(8, 2, 1 << 20, 4 << 20, 5, Duration.ofMillis(100), Duration.ofSeconds(2));
     }
 }

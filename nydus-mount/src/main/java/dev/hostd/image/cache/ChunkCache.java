@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,7 +22,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * The host chunk cache, shared by every mount and image (and by several processes): uncompressed
@@ -52,20 +53,14 @@ public final class ChunkCache {
             Files.createDirectories(root);
             long total = 0;
             long now = System.currentTimeMillis();
-            try (Stream<Path> files = Files.walk(root, 2)) {
-                for (Path p : (Iterable<Path>) files::iterator) {
-                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                    if (!a.isRegularFile()) {
-                        continue;
+            for (Entry e : scan()) {
+                if (e.path().getFileName().toString().startsWith(".tmp-")) {
+                    // Left by a crash; a live writer renames within milliseconds.
+                    if (now - e.used() > STALE_TEMP_MILLIS) {
+                        Files.deleteIfExists(e.path());
                     }
-                    if (p.getFileName().toString().startsWith(".tmp-")) {
-                        // Left by a crash; a live writer renames within milliseconds.
-                        if (now - a.lastModifiedTime().toMillis() > STALE_TEMP_MILLIS) {
-                            Files.deleteIfExists(p);
-                        }
-                    } else {
-                        total += a.size();
-                    }
+                } else {
+                    total += e.size();
                 }
             }
             bytes.set(total);
@@ -156,20 +151,10 @@ public final class ChunkCache {
                 if (lock == null) {
                     return; // another process is evicting
                 }
-                record Entry(Path path, long size, long used) {
-                }
                 List<Entry> entries = new ArrayList<>();
-                try (Stream<Path> files = Files.walk(root, 2)) {
-                    for (Path p : (Iterable<Path>) files::iterator) {
-                        if (p.getFileName().toString().length() != 64) {
-                            continue;
-                        }
-                        try {
-                            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                            entries.add(new Entry(p, a.size(), a.lastModifiedTime().toMillis()));
-                        } catch (NoSuchFileException gone) {
-                            // removed meanwhile
-                        }
+                for (Entry e : scan()) {
+                    if (e.path().getFileName().toString().length() == 64) {
+                        entries.add(e);
                     }
                 }
                 long total = entries.stream().mapToLong(Entry::size).sum();
@@ -187,6 +172,39 @@ public final class ChunkCache {
                 LOG.log(System.Logger.Level.WARNING, "chunk cache: eviction failed: " + e);
             }
         }
+    }
+
+    private record Entry(Path path, long size, long used) {
+    }
+
+    /**
+     * Every file under chunks/ with size and mtime. Another process renames and deletes files
+     * while we look: a file or directory that vanishes mid-scan is skipped, never an error.
+     */
+    private List<Entry> scan() throws IOException {
+        List<Entry> out = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
+            for (Path dir : dirs) {
+                if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+                    for (Path f : files) {
+                        try {
+                            BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                            if (a.isRegularFile()) {
+                                out.add(new Entry(f, a.size(), a.lastModifiedTime().toMillis()));
+                            }
+                        } catch (NoSuchFileException gone) {
+                            // renamed or evicted meanwhile
+                        }
+                    }
+                } catch (NoSuchFileException | java.nio.file.NotDirectoryException gone) {
+                    // removed meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     private static void delete(Path p) {

@@ -35,7 +35,7 @@ public final class FuseMount implements AutoCloseable {
     static String[] options(String fsName, int cacheSeconds) {
         return new String[]{"-o", "ro,nosuid,nodev,default_permissions,allow_other,use_ino,kernel_cache"
                 + ",entry_timeout=" + cacheSeconds + ",attr_timeout=" + cacheSeconds + ",negative_timeout=" + cacheSeconds
-                + ",max_read=131072,fsname=" + fsName + ",subtype=" + SUBTYPE};
+                + ",max_read=131072,max_readahead=1048576,fsname=" + fsName + ",subtype=" + SUBTYPE};
     }
 
     public static FuseMount mount(ChunkSource source, TraceRecorder recorder, Path mountpoint, int cacheSeconds) {

@@ -144,6 +144,9 @@ final class ImageFs extends FuseStubFS {
                 int len = (int) Math.min(data.length - within, end - pos);
                 buf.put(pos - offset, data, within, len);
                 pos += len;
+                if (k + 1 < node.chunks().length) {
+                    source.readAhead(node.chunks()[k + 1]);
+                }
             }
         } catch (ImageException e) {
             LOG.log(System.Logger.Level.ERROR, "read of " + path + " at " + pos + " failed: " + e.getMessage());

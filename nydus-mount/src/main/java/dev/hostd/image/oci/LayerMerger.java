@@ -3,17 +3,12 @@ package dev.hostd.image.oci;
 import dev.hostd.image.ImageException;
 import dev.hostd.image.format.BootstrapCodec;
 import dev.hostd.image.format.Node;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.archivers.tar.TarConstants;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Applies tar layers, bottom first, to one in-memory tree: OCI whiteouts ({@code .wh.name}) and
@@ -44,16 +39,16 @@ final class LayerMerger {
     }
 
     void apply(InputStream tar, int layer, String layerName) throws IOException {
-        TarArchiveInputStream in = new TarArchiveInputStream(tar, StandardCharsets.UTF_8.name());
-        TarArchiveEntry e;
-        while ((e = in.getNextEntry()) != null) {
+        TarReader in = new TarReader(tar);
+        TarReader.Entry e;
+        while ((e = in.next()) != null) {
             entries++;
             try {
-                applyEntry(in, e, layer);
+                applyEntry(in, e, layer, layerName);
             } catch (ImageException x) {
                 throw x;
             } catch (RuntimeException x) {
-                throw bad(layerName, e.getName(), x.toString());
+                throw bad(layerName, e.name(), x.toString());
             }
         }
     }
@@ -62,11 +57,10 @@ final class LayerMerger {
         return ImageException.corrupt("convert layer " + layer, "entry '" + entry + "': " + why);
     }
 
-    private void applyEntry(TarArchiveInputStream in, TarArchiveEntry e, int layer) throws IOException {
-        String layerName = "#" + layer;
-        List<String> path = split(e.getName(), layerName);
+    private void applyEntry(TarReader in, TarReader.Entry e, int layer, String layerName) throws IOException {
+        List<String> path = split(e.name(), layerName);
         if (path.isEmpty()) {
-            if (e.isDirectory()) {
+            if (e.type() == '5') {
                 setMeta(root, e);
             }
             return;
@@ -80,92 +74,88 @@ final class LayerMerger {
         if (base.startsWith(WHITEOUT)) {
             String target = base.substring(WHITEOUT.length());
             if (!BootstrapCodec.validName(target)) {
-                throw bad(layerName, e.getName(), "whiteout of an invalid name");
+                throw bad(layerName, e.name(), "whiteout of an invalid name");
             }
             parent.children.remove(target);
             return;
         }
         TreeNode existing = parent.children.get(base);
         TreeNode node;
-        byte flag = e.getLinkFlag();
+        byte flag = e.type();
         switch (flag) {
-            case TarConstants.LF_DIR -> node = existing != null && existing.isDirectory() ? existing : new TreeNode(Node.S_IFDIR, layer);
-            case TarConstants.LF_LINK -> {
-                List<String> target = split(e.getLinkName(), layerName);
+            case '5' -> node = existing != null && existing.isDirectory() ? existing : new TreeNode(Node.S_IFDIR, layer);
+            case '1' -> {
+                List<String> target = split(e.linkName(), layerName);
                 TreeNode t = resolve(target);
                 if (t == null || t.isDirectory()) {
-                    throw bad(layerName, e.getName(), "hard link target '" + e.getLinkName() + "' is missing or a directory");
+                    throw bad(layerName, e.name(), "hard link target '" + e.linkName() + "' is missing or a directory");
                 }
                 parent.children.put(base, t);
                 return;
             }
-            case TarConstants.LF_SYMLINK -> {
-                String target = e.getLinkName();
+            case '2' -> {
+                String target = e.linkName();
                 if (target.isEmpty() || target.indexOf('\0') >= 0 || target.getBytes(StandardCharsets.UTF_8).length > 4095) {
-                    throw bad(layerName, e.getName(), "invalid symlink target");
+                    throw bad(layerName, e.name(), "invalid symlink target");
                 }
                 node = new TreeNode(Node.S_IFLNK, layer);
                 node.linkTarget = target;
                 node.size = target.getBytes(StandardCharsets.UTF_8).length;
             }
-            case TarConstants.LF_NORMAL, TarConstants.LF_OLDNORM, TarConstants.LF_CONTIG -> {
+            case '0', 0, '7' -> {
                 node = new TreeNode(Node.S_IFREG, layer);
                 readContent(in, e, node);
             }
-            case TarConstants.LF_CHR, TarConstants.LF_BLK -> {
-                node = new TreeNode(flag == TarConstants.LF_CHR ? Node.S_IFCHR : Node.S_IFBLK, layer);
-                node.rdev = makedev(e.getDevMajor(), e.getDevMinor());
+            case '3', '4' -> {
+                node = new TreeNode(flag == '3' ? Node.S_IFCHR : Node.S_IFBLK, layer);
+                node.rdev = makedev(e.devMajor(), e.devMinor());
             }
-            case TarConstants.LF_FIFO -> node = new TreeNode(Node.S_IFIFO, layer);
-            default -> throw bad(layerName, e.getName(), "unsupported tar entry type '" + (char) flag + "'");
+            case '6' -> node = new TreeNode(Node.S_IFIFO, layer);
+            default -> throw bad(layerName, e.name(), "unsupported tar entry type '" + (char) flag + "'");
         }
         setMeta(node, e);
         parent.children.put(base, node);
     }
 
-    private void readContent(InputStream in, TarArchiveEntry e, TreeNode node) throws IOException {
-        long remaining = e.getSize();
+    private void readContent(TarReader in, TarReader.Entry e, TreeNode node) throws IOException {
+        long remaining = e.size();
         List<Integer> chunks = new ArrayList<>();
         while (remaining > 0) {
             int want = (int) Math.min(chunkSize, remaining);
-            int n = in.readNBytes(buffer, 0, want);
-            if (n != want) {
-                throw new IOException("layer ends inside the content of '" + e.getName() + "'");
+            int n = 0;
+            while (n < want) {
+                int r = in.read(buffer, n, want - n);
+                if (r < 0) {
+                    throw new IOException("layer ends inside the content of '" + e.name() + "'");
+                }
+                n += r;
             }
             chunks.add(sink.add(buffer, n));
             remaining -= n;
         }
-        node.size = e.getSize();
+        node.size = e.size();
         node.chunks = chunks.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    private void setMeta(TreeNode node, TarArchiveEntry e) {
-        node.mode = (node.mode & Node.S_IFMT) | (e.getMode() & 07777);
-        node.uid = (int) e.getLongUserId();
-        node.gid = (int) e.getLongGroupId();
-        var t = e.getLastModifiedTime().toInstant();
-        node.mtimeSeconds = t.getEpochSecond();
-        node.mtimeNanos = t.getNano();
-        node.xattrs.clear();
-        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
-            if (h.getKey().startsWith("SCHILY.xattr.")) {
-                node.xattrs.put(h.getKey().substring(13), h.getValue().getBytes(StandardCharsets.UTF_8));
-            } else if (h.getKey().startsWith("LIBARCHIVE.xattr.")) {
-                node.xattrs.put(h.getKey().substring(17), Base64.getDecoder().decode(h.getValue()));
-            }
-        }
+    private void setMeta(TreeNode node, TarReader.Entry e) {
+        node.mode = (node.mode & Node.S_IFMT) | (e.mode() & 07777);
+        node.uid = (int) e.uid();
+        node.gid = (int) e.gid();
+        node.mtimeSeconds = e.mtimeSeconds();
+        node.mtimeNanos = e.mtimeNanos();
+        node.xattrs = new java.util.TreeMap<>(e.xattrs());
     }
 
     /** The parent directory of {@code path}, made (0755, root-owned) where missing; never through a symlink. */
-    private TreeNode parentOf(List<String> path, int layer, String layerName, TarArchiveEntry e) {
-        String entry = e.getName();
+    private TreeNode parentOf(List<String> path, int layer, String layerName, TarReader.Entry e) {
+        String entry = e.name();
         TreeNode dir = root;
         for (int i = 0; i < path.size() - 1; i++) {
             TreeNode next = dir.children.get(path.get(i));
             if (next == null) {
                 // A directory the tar does not list: 0755 root, and the entry's time (deterministic).
                 next = new TreeNode(Node.S_IFDIR | 0755, layer);
-                next.mtimeSeconds = e.getLastModifiedTime().toInstant().getEpochSecond();
+                next.mtimeSeconds = e.mtimeSeconds();
                 dir.children.put(path.get(i), next);
             } else if (next.isSymlink()) {
                 throw bad(layerName, entry, "path goes through the symlink '" + path.get(i) + "'; refused, never followed");
