@@ -40,9 +40,11 @@ public final class ImageBenchmark {
         List<String> failures = new ArrayList<>(); // parts after the starts: reported, not fatal to the starts' figures
         CodecThroughput.Result codecs = null;
         ReadFigures reads = null;
-        try (ShapedLink link = ShapedLink.create();
-             LocalRegistry registry = LocalRegistry.start(link, work.resolve("registry"));
-             DelayProxy proxy = new DelayProxy(new InetSocketAddress(ShapedLink.INSIDE_ADDRESS, LocalRegistry.PORT), rttMs)) {
+        Teardown.track(() -> Cmd.quietly("rm", "-rf", "--one-file-system", work.toString()));
+        try {
+            ShapedLink link = Teardown.track(ShapedLink.create());
+            LocalRegistry registry = Teardown.track(LocalRegistry.start(link, work.resolve("registry")));
+            DelayProxy proxy = Teardown.track(new DelayProxy(new InetSocketAddress(ShapedLink.INSIDE_ADDRESS, LocalRegistry.PORT), rttMs));
             RegistryClient direct = new RegistryClient(LocalRegistry.directUrl());
             Map<String, LazyImages.Prepared> prepared = new LinkedHashMap<>();
             for (String name : images) {
@@ -76,7 +78,7 @@ public final class ImageBenchmark {
                 failures.add("read throughput failed: " + e);
             }
         } finally {
-            Cmd.quietly("rm", "-rf", "--one-file-system", work.toString());
+            Teardown.closeAll();
         }
         // Other work on the host slows both sides of each ratio; the report shows how busy it was.
         json.put("load_average_1min_before", "\"" + loadBefore + "\"");
@@ -122,11 +124,13 @@ public final class ImageBenchmark {
      */
     private static void warmUp(LazyImages lazy, LazyImages.Prepared prepared, Path work) throws Exception {
         Path mnt = Files.createDirectories(work.resolve("warm-mnt"));
-        try (LazyImages.Mount m = lazy.mount(prepared, null, work.resolve("warm-chunks"), mnt, LazyImages.Trace.NONE)) {
+        LazyImages.Mount m = Teardown.track(lazy.mount(prepared, null, work.resolve("warm-chunks"), mnt, LazyImages.Trace.NONE));
+        try {
             for (int i = 0; i < 3; i++) {
                 ChrootRun.ready(mnt, work.resolve("warm-run-" + i));
             }
         } finally {
+            Teardown.close(m);
             Cmd.quietly("rm", "-rf", "--one-file-system", work.resolve("warm-chunks").toString());
         }
     }
@@ -141,7 +145,7 @@ public final class ImageBenchmark {
         PageCache.drop();
         long bytes0 = proxy.downstreamBytes();
         long t0 = System.nanoTime();
-        LazyImages.Mount m = lazy.mount(prepared, proxy.url(), cacheDir, mnt, trace);
+        LazyImages.Mount m = Teardown.track(lazy.mount(prepared, proxy.url(), cacheDir, mnt, trace));
         try {
             double mounted = ms(t0);
             ChrootRun.ready(mnt, dir.resolve("run-" + label));
@@ -149,10 +153,10 @@ public final class ImageBenchmark {
             long bytes = proxy.downstreamBytes() - bytes0;
             System.err.printf("%s %s: mounted %.0f ms, ready %.0f ms, %s, %d connections so far%n", dir.getFileName(), label, mounted, ready,
                     m.stats(), proxy.connections());
-            m.close();
+            Teardown.close(m);
             return new LazyStart(mounted, ready, bytes, m.tracedBytes());
         } finally {
-            m.close();
+            Teardown.close(m);
             Cmd.quietly("rm", "-rf", "--one-file-system", cacheDir.toString());
         }
     }
@@ -188,12 +192,15 @@ public final class ImageBenchmark {
                 return new ReadFigures(files.size(), bytes, Double.NaN, localWarm, null, localDisk, lazy.unavailableReason());
             }
             Path mnt = Files.createDirectories(work.resolve("reads-mnt"));
-            try (LazyImages.Mount m = lazy.mount(prepared, null, work.resolve("reads-chunks"), mnt, LazyImages.Trace.NONE)) {
+            LazyImages.Mount m = Teardown.track(lazy.mount(prepared, null, work.resolve("reads-chunks"), mnt, LazyImages.Trace.NONE));
+            try {
                 ReadThroughput.megabytesPerSecond(mnt, files); // fetch every chunk into the chunk cache and page cache
                 double fuseWarm = ReadThroughput.megabytesPerSecond(mnt, files);
                 PageCache.drop();
                 double fuseChunkCache = ReadThroughput.megabytesPerSecond(mnt, files);
                 return new ReadFigures(files.size(), bytes, fuseWarm, localWarm, fuseChunkCache, localDisk, null);
+            } finally {
+                Teardown.close(m);
             }
         }
     }

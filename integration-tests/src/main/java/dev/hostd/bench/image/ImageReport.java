@@ -158,14 +158,17 @@ final class ImageReport {
 
                 "lazy read" is what came through the proxy during the lazy start (LZ4-compressed
                 chunks), against the gzip image's size; "touched" is the uncompressed size of the
-                chunks in the trace that start recorded (what the application read). A miss fetches
-                the chunks after it in the blob too, up to `merge_kib` in the JSON line (nydus-mount's
-                default unless `-Dbench.merge-kib=N`): fewer round trips against more bytes. At
-                100 Mbit/s a lazy start costs at least its "lazy read" bytes / 12.5 MB/s. The codec rows decompress the same data (the first 256 MiB of the
-                uncompressed tar of the largest layer of the last image) with the JDK's gzip and with
-                lz4-java in the 1 MiB blocks nydus-mount stores. The read rows read the largest files of
-                the last image (≥ 8 MiB each, up to 512 MB) sequentially through a nydus-mount FUSE
-                mount (local-directory backend, after one read filled its caches) and from the same
+                chunks in the trace that start recorded (what the application read). A foreground miss
+                also fetches the chunks after it in the blob, up to `merge_kib` in the JSON line
+                (nydus-mount's default unless `-Dbench.merge-kib=N`; prefetch reads further ahead):
+                fewer round trips against more bytes. A lazy start takes at least its "lazy read"
+                bytes at the link's rate (12.5 MB/s at 100 Mbit/s).
+
+                The codec rows decompress the same data (the first 256 MiB of the uncompressed tar of
+                the largest layer of the last image) with the JDK's gzip and with lz4-java in the
+                1 MiB blocks nydus-mount stores. The read rows read the largest files of the last
+                image (≥ 8 MiB each, up to 512 MB) sequentially through a nydus-mount FUSE mount
+                (local-directory backend, after one read filled its caches) and from the same
                 files unpacked on the local disk.
 
                 %s

@@ -57,9 +57,10 @@ final class NydusApi implements LazyImages {
         MountOptions options = MountOptions.defaults().withCache(cacheDir, CACHE_MAX)
                 .withTrace(trace == Trace.RECORD, trace == Trace.PREFETCH);
         Integer mergeKib = Integer.getInteger("bench.merge-kib");
-        if (mergeKib != null) { // how far a miss reads ahead: fewer round trips against more bytes
+        if (mergeKib != null) { // how far a foreground miss reads ahead: fewer round trips against more bytes
             FetchPolicy d = options.fetch();
-            options = options.withFetch(new FetchPolicy(d.maxInFlight(), d.prefetchInFlight(), mergeKib << 10, d.attempts(), d.backoff(), d.maxBackoff()));
+            options = options.withFetch(new FetchPolicy(d.maxInFlight(), d.prefetchInFlight(), mergeKib << 10, d.prefetchMergeBytes(),
+                    d.attempts(), d.backoff(), d.maxBackoff()));
         }
         ImageMount m = ImageMount.mount(source, mountpoint, options);
         return new Mount() {
