@@ -43,7 +43,7 @@ public final class ImageBenchmark {
         Teardown.track(() -> Cmd.quietly("rm", "-rf", "--one-file-system", work.toString()));
         try {
             ShapedLink link = Teardown.track(ShapedLink.create());
-            LocalRegistry registry = Teardown.track(LocalRegistry.start(link, work.resolve("registry")));
+            Teardown.track(LocalRegistry.start(link, work.resolve("registry")));
             DelayProxy proxy = Teardown.track(new DelayProxy(new InetSocketAddress(ShapedLink.INSIDE_ADDRESS, LocalRegistry.PORT), rttMs));
             RegistryClient direct = new RegistryClient(LocalRegistry.directUrl());
             Map<String, LazyImages.Prepared> prepared = new LinkedHashMap<>();
@@ -61,7 +61,7 @@ public final class ImageBenchmark {
             link.shape(mbit);
             RegistryClient shaped = new RegistryClient(proxy.url());
             for (String name : images) {
-                runs.add(runImage(name, work, shaped, proxy, lazy, prepared.get(name)));
+                runs.add(runImage(name, cache.resolve(name).toRealPath(), work, shaped, proxy, lazy, prepared.get(name)));
                 System.err.println("done " + name + ": " + runs.getLast());
             }
             Path biggest = cache.resolve(images.getLast()).toRealPath();
@@ -73,7 +73,7 @@ public final class ImageBenchmark {
                 failures.add("codec throughput failed: " + e);
             }
             try {
-                reads = ReadFigures.measure(work, images.getLast(), lazy, prepared.get(images.getLast()));
+                reads = ReadFigures.measure(work, biggest, lazy, prepared.get(images.getLast()));
             } catch (Exception e) {
                 failures.add("read throughput failed: " + e);
             }
@@ -95,7 +95,7 @@ public final class ImageBenchmark {
         ImageReport.writeMarkdown(report, table, line, runs, codecs, reads, pending, mbit, rttMs, dropped);
     }
 
-    private static ImageRun runImage(String name, Path work, RegistryClient shaped, DelayProxy proxy, LazyImages lazy,
+    private static ImageRun runImage(String name, Path layout, Path work, RegistryClient shaped, DelayProxy proxy, LazyImages lazy,
                                      LazyImages.Prepared prepared) throws Exception {
         String repo = "bench/" + name;
         Path dir = Files.createDirectories(work.resolve(name));
@@ -105,7 +105,7 @@ public final class ImageBenchmark {
         String out = ChrootRun.ready(dir.resolve("rootfs"), dir.resolve("run-full"));
         double fullReady = ms(t0);
         Cmd.run("rm", "-rf", "--one-file-system", dir.resolve("rootfs").toString());
-        OciImage image = OciImage.read(Path.of("/var/cache/hostd-bench/images").resolve(name).toRealPath(), "latest");
+        OciImage image = OciImage.read(layout, "latest");
         if (prepared == null) {
             return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
                     null, null, null, null, null, null, null, null, out);
@@ -176,8 +176,7 @@ public final class ImageBenchmark {
     /** Cached sequential reads of the image's largest files: FUSE mount (local backend) vs the unpacked directory. */
     record ReadFigures(int files, long bytes, double fuseWarmMBps, double localWarmMBps, Double fuseChunkCacheMBps,
                        Double localDiskMBps, String pending) {
-        static ReadFigures measure(Path work, String name, LazyImages lazy, LazyImages.Prepared prepared) throws Exception {
-            Path layout = Path.of("/var/cache/hostd-bench/images").resolve(name).toRealPath();
+        static ReadFigures measure(Path work, Path layout, LazyImages lazy, LazyImages.Prepared prepared) throws Exception {
             Path local = Files.createDirectories(work.resolve("reads-local"));
             for (OciImage.Blob layer : OciImage.read(layout, "latest").layers()) {
                 LayerUnpacker.unpack(layer.in(layout), local);
