@@ -49,6 +49,8 @@ class ChunkSourceTest {
     static final class TestBackend implements BlobBackend {
         final LocalBackend real;
         final AtomicInteger requests = new AtomicInteger();
+        /** Every range asked for, as {offset, length}. */
+        final List<long[]> ranges = java.util.Collections.synchronizedList(new ArrayList<>());
         final AtomicInteger failures;
         volatile long corruptAt = -1;
         volatile CountDownLatch gate;
@@ -61,6 +63,7 @@ class ChunkSourceTest {
         @Override
         public byte[] read(Digest blob, long offset, int length) throws IOException {
             requests.incrementAndGet();
+            ranges.add(new long[]{offset, length});
             if (gate != null) {
                 try {
                     gate.await();

@@ -29,6 +29,9 @@ final class ImageReport {
                 json.put(k + "prefetch_ratio", round(r.prefetchRatio()));
                 json.put(k + "lazy_read_mb", round(r.lazyBytesRead() / 1e6));
                 json.put(k + "lazy_read_fraction", round(r.fractionOfImage()));
+                if (r.prefetchBytesRead() != null) {
+                    json.put(k + "prefetch_read_mb", round(r.prefetchBytesRead() / 1e6));
+                }
                 json.put(k + "traced_mb", round(r.tracedBytes() / 1e6));
                 json.put(k + "nydus_blob_mb", round(r.nydusBlobBytes() / 1e6));
             }
@@ -54,16 +57,17 @@ final class ImageReport {
 
     static String table(List<ImageRun> runs, CodecThroughput.Result c, ImageBenchmark.ReadFigures reads, String pending) {
         StringBuilder b = new StringBuilder();
-        b.append("| image | layers | gzip MB | full pull: downloaded / unpacked / ready s | lazy ready s (mounted) | lazy / full | lazy+prefetch ready s (mounted) | prefetch / full | lazy read MB (of image) | touched MB (trace) | nydus blobs MB |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("| image | layers | gzip MB | full pull: downloaded / unpacked / ready s | lazy ready s (mounted) | lazy / full | lazy+prefetch ready s (mounted) | prefetch / full | lazy read MB (of image) | prefetch-run read MB | touched MB (trace) | nydus blobs MB |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (ImageRun r : runs) {
-            b.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.2f / %.2f / %.2f | %s | %s | %s | %s | %s | %s | %s |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.2f / %.2f / %.2f | %s | %s | %s | %s | %s | %s | %s | %s |%n",
                     r.image(), r.layers(), r.gzipLayerBytes() / 1e6, r.fullDownloadMs() / 1e3, r.fullUnpackMs() / 1e3, r.fullReadyMs() / 1e3,
                     r.lazyReadyMs() == null ? "pending" : String.format(Locale.ROOT, "%.2f (%.2f)", r.lazyReadyMs() / 1e3, r.lazyMountMs() / 1e3),
                     fmt(r.lazyRatio()),
                     r.prefetchReadyMs() == null ? "pending" : String.format(Locale.ROOT, "%.2f (%.2f)", r.prefetchReadyMs() / 1e3, r.prefetchMountMs() / 1e3),
                     fmt(r.prefetchRatio()),
                     r.lazyBytesRead() == null ? "pending" : String.format(Locale.ROOT, "%.1f (%.0f%%)", r.lazyBytesRead() / 1e6, 100 * r.fractionOfImage()),
+                    r.prefetchBytesRead() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.prefetchBytesRead() / 1e6),
                     r.tracedBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.tracedBytes() / 1e6),
                     r.nydusBlobBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.nydusBlobBytes() / 1e6)));
         }
@@ -160,9 +164,12 @@ final class ImageReport {
                 chunks), against the gzip image's size; "touched" is the uncompressed size of the
                 chunks in the trace that start recorded (what the application read). A foreground miss
                 also fetches the chunks after it in the blob, up to `merge_kib` in the JSON line
-                (nydus-mount's default unless `-Dbench.merge-kib=N`; prefetch reads further ahead):
-                fewer round trips against more bytes. A lazy start takes at least its "lazy read"
-                bytes at the link's rate (12.5 MB/s at 100 Mbit/s).
+                (nydus-mount's default unless `-Dbench.merge-kib=N`; read-ahead of the next chunk of a
+                file merges up to 4 MiB): fewer round trips against more bytes. A lazy start takes at
+                least its "lazy read" bytes at the link's rate (12.5 MB/s at 100 Mbit/s).
+                "prefetch-run read" is the same for the lazy + prefetch start: the prefetch fetches
+                exactly the traced chunks (runs of them adjacent in a blob, bridging gaps of at most
+                64 KiB), and read-ahead leaves traced chunks to it.
 
                 The codec rows decompress the same data (the first 256 MiB of the uncompressed tar of
                 the largest layer of the last image) with the JDK's gzip and with lz4-java in the

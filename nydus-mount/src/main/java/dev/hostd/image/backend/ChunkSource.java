@@ -24,6 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * the wanted chunk and the blob-adjacent chunks nobody has (up to {@link FetchPolicy#mergeBytes}, more for prefetch)
  * in one request; requests are bounded by semaphores and retried with exponential back-off and
  * full jitter. A chunk that does not verify fails its readers with EIO and is never cached.
+ * <p>
+ * A trace prefetch first {@linkplain #expect announces} its chunks, then fetches them run by run
+ * ({@link #prefetchRun}): exactly the traced chunks, no read-ahead past them. While a chunk is
+ * announced, read-ahead leaves it to the prefetcher and a fetch of it merges only announced
+ * neighbours, so a prefetched start does not pull the untraced bytes a plain lazy start would.
  */
 public final class ChunkSource implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ChunkSource.class.getName());
@@ -44,6 +49,8 @@ public final class ChunkSource implements AutoCloseable {
     private final AtomicLong fetchedChunks = new AtomicLong();
     private volatile boolean closed;
     private final java.util.Set<Integer> warming = ConcurrentHashMap.newKeySet();
+    /** Chunks a trace prefetch will bring; each leaves the set once fetched. */
+    private final java.util.Set<Integer> planned = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "image-readahead");
         t.setDaemon(true);
@@ -81,6 +88,10 @@ public final class ChunkSource implements AutoCloseable {
         return bootstrap;
     }
 
+    public FetchPolicy policy() {
+        return policy;
+    }
+
     /** A chunk's verified data, fetched if needed (foreground). Throws ImageException (EIO) on failure. */
     public byte[] chunk(int index) {
         return get(index, false);
@@ -101,7 +112,7 @@ public final class ChunkSource implements AutoCloseable {
      * kernel's reads of this one. Uses the prefetch permits when it must fetch.
      */
     public void readAhead(int index) {
-        if (closed || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
+        if (closed || planned.contains(index) || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
             return;
         }
         try {
@@ -114,6 +125,69 @@ public final class ChunkSource implements AutoCloseable {
             });
         } catch (java.util.concurrent.RejectedExecutionException closing) {
             warming.remove(index);
+        }
+    }
+
+    /** Announces the chunks a trace prefetch will fetch (see the class comment). */
+    public void expect(int[] chunks) {
+        for (int c : chunks) {
+            planned.add(c);
+        }
+    }
+
+    /** Withdraws every announced chunk not fetched yet (the prefetch stopped). */
+    public void forgetExpected() {
+        planned.clear();
+    }
+
+    /**
+     * Fetches a run of announced chunks of one blob (sorted by offset) on the prefetch permits:
+     * the chunks no one has or is fetching, in one request per stretch whose gaps are at most
+     * {@code bridgeBytes} (the gap's bytes are read and dropped). Errors are logged and dropped;
+     * a foreground reader waiting on a failed chunk gets its EIO.
+     */
+    public void prefetchRun(int[] run, int bridgeBytes) {
+        List<ChunkInfo> chunks = bootstrap.chunks();
+        List<Integer> group = new ArrayList<>();
+        List<CompletableFuture<byte[]>> futures = new ArrayList<>();
+        try {
+            for (int c : run) {
+                if (closed) {
+                    break;
+                }
+                ChunkInfo info = chunks.get(c);
+                if (memory.get(info.digest()) != null || (disk != null && disk.contains(info))) {
+                    planned.remove(c);
+                    continue;
+                }
+                CompletableFuture<byte[]> f = new CompletableFuture<>();
+                if (inFlight.putIfAbsent(c, f) != null) {
+                    continue; // someone is fetching it; they deliver it
+                }
+                if (!group.isEmpty() && info.offset() - chunks.get(group.getLast()).end() > bridgeBytes) {
+                    deliver(group, futures, true);
+                    release(group, futures, 0);
+                    group.clear();
+                    futures.clear();
+                }
+                group.add(c);
+                futures.add(f);
+            }
+            if (!group.isEmpty()) {
+                deliver(group, futures, true);
+            }
+        } catch (RuntimeException e) {
+            // logged by the fetch; the chunk's readers have the error
+        } finally {
+            release(group, futures, 0);
+        }
+    }
+
+    /** Ends a prefetch stretch: its chunks leave in-flight (a future not completed yet fails). */
+    private void release(List<Integer> group, List<CompletableFuture<byte[]>> futures, int from) {
+        for (int g = from; g < group.size(); g++) {
+            futures.get(g).completeExceptionally(new ImageException("prefetch chunk", "EIO", "the prefetch stopped"));
+            inFlight.remove(group.get(g), futures.get(g));
         }
     }
 
@@ -175,9 +249,12 @@ public final class ChunkSource implements AutoCloseable {
         List<CompletableFuture<byte[]>> futures = new ArrayList<>(List.of(firstFuture));
         int[] order = byOffset[head.blob()];
         long end = head.end();
+        // A traced chunk takes only traced neighbours: the others were not read by the last start.
+        boolean traced = planned.contains(first);
         for (int k = positionInBlob[first] + 1; k < order.length; k++) {
             ChunkInfo next = chunks.get(order[k]);
             if (next.offset() != end || next.end() - head.offset() > (prefetch ? policy.prefetchMergeBytes() : policy.mergeBytes())
+                    || (traced && !planned.contains(order[k]))
                     || memory.get(next.digest()) != null || (disk != null && disk.contains(next))) {
                 break;
             }
@@ -190,6 +267,25 @@ public final class ChunkSource implements AutoCloseable {
             end = next.end();
         }
         try {
+            deliver(group, futures, prefetch);
+        } catch (RuntimeException e) {
+            // every future of the group has the error
+        } finally {
+            for (int g = 1; g < group.size(); g++) {
+                inFlight.remove(group.get(g), futures.get(g));
+            }
+        }
+    }
+
+    /**
+     * One request for the stored bytes from the first to the last chunk of {@code group} (same
+     * blob, sorted by offset); each chunk is verified, cached and handed to its future.
+     */
+    private void deliver(List<Integer> group, List<CompletableFuture<byte[]>> futures, boolean prefetch) {
+        List<ChunkInfo> chunks = bootstrap.chunks();
+        ChunkInfo head = chunks.get(group.getFirst());
+        long end = chunks.get(group.getLast()).end();
+        try {
             byte[] stored = fetchWithRetries(head, (int) (end - head.offset()), prefetch);
             for (int g = 0; g < group.size(); g++) {
                 ChunkInfo c = chunks.get(group.get(g));
@@ -200,6 +296,7 @@ public final class ChunkSource implements AutoCloseable {
                         disk.put(c, data);
                     }
                     fetchedChunks.incrementAndGet();
+                    planned.remove(group.get(g));
                     futures.get(g).complete(data);
                 } catch (ImageException e) {
                     LOG.log(System.Logger.Level.ERROR, "chunk " + group.get(g) + " (" + c.digest() + ") from "
@@ -211,10 +308,7 @@ public final class ChunkSource implements AutoCloseable {
             for (CompletableFuture<byte[]> f : futures) {
                 f.completeExceptionally(e);
             }
-        } finally {
-            for (int g = 1; g < group.size(); g++) {
-                inFlight.remove(group.get(g), futures.get(g));
-            }
+            throw e;
         }
     }
 
