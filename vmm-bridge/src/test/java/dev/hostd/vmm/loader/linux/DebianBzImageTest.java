@@ -1,0 +1,85 @@
+package dev.hostd.vmm.loader.linux;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The real guest kernel: Debian's linux-image-cloud-amd64, fetched by scripts/fetch-guest-kernel
+ * (a no-op when it is cached). Skipped, with the script's output as the reason, where apt cannot get it.
+ */
+class DebianBzImageTest {
+    private static Path vmlinuz;
+    private static byte[] file;
+
+    @BeforeAll
+    static void fetch() throws IOException, InterruptedException {
+        Path script = Path.of("..", "scripts", "fetch-guest-kernel").toAbsolutePath().normalize();
+        assumeTrue(Files.isExecutable(script), "no " + script);
+        Process process = new ProcessBuilder(script.toString()).redirectError(ProcessBuilder.Redirect.PIPE).start();
+        String out = new String(process.getInputStream().readAllBytes()).strip();
+        String err = new String(process.getErrorStream().readAllBytes()).strip();
+        boolean done = process.waitFor(300, TimeUnit.SECONDS);
+        assumeTrue(done && process.exitValue() == 0,
+                "scripts/fetch-guest-kernel could not fetch Debian's cloud kernel with apt: " + err);
+        vmlinuz = Path.of(out);
+        file = Files.readAllBytes(vmlinuz);
+    }
+
+    @Test
+    void theDebianCloudKernelParsesAsA64BitRelocatableBzImage() {
+        BzImage image = BzImage.parse(file);
+        assertTrue(image.protocolVersion() >= 0x020F, "Debian 12's kernel 6.1 speaks protocol 2.15, got "
+                + BzImage.versionText(image.protocolVersion()));
+        assertTrue((image.xloadflags() & ZeroPage.XLF_KERNEL_64) != 0, "64-bit entry");
+        assertTrue(image.relocatable(), "relocatable");
+        assertEquals(0x100_0000, image.prefAddress(), "CONFIG_PHYSICAL_START 16 MiB");
+        assertEquals(0x20_0000, image.kernelAlignment(), "CONFIG_PHYSICAL_ALIGN 2 MiB");
+        assertEquals(2047, image.cmdlineSize());
+        assertTrue(image.initSize() > image.kernelSize(), "decompression needs more than the compressed image");
+        assertTrue(image.kernelOffset() + image.kernelSize() <= file.length);
+        long load = image.loadAddress(256L << 20);
+        assertEquals(0x100_0000 + 0x200, image.entry64(load));
+    }
+
+    /** The payload is the compressed vmlinux, in the format the kernel's config says (LZ4 for this kernel). */
+    @Test
+    void thePayloadIsTheCompressedKernelNamedByTheConfig() throws IOException {
+        BzImage image = BzImage.parse(file);
+        String release = vmlinuz.getFileName().toString().substring("vmlinuz-".length());
+        Path config = vmlinuz.resolveSibling("config-" + release);
+        assumeTrue(Files.exists(config), "the package has no " + config);
+        String compression = Files.readAllLines(config).stream()
+                .filter(l -> l.matches("CONFIG_KERNEL_[A-Z0-9]+=y")).findFirst().orElseThrow();
+        byte[] magic = switch (compression) {
+            case "CONFIG_KERNEL_LZ4=y" -> HexFormat.of().parseHex("02214c18"); // LZ4 legacy frame
+            case "CONFIG_KERNEL_GZIP=y" -> HexFormat.of().parseHex("1f8b");
+            case "CONFIG_KERNEL_XZ=y" -> HexFormat.of().parseHex("fd377a585a00");
+            case "CONFIG_KERNEL_ZSTD=y" -> HexFormat.of().parseHex("28b52ffd");
+            default -> throw new AssertionError("unexpected compression " + compression);
+        };
+        int at = (int) image.payloadFileOffset();
+        assertArrayEquals(magic, Arrays.copyOfRange(file, at, at + magic.length), compression + " payload magic");
+    }
+
+    @Test
+    void itsZeroPageCarriesItsOwnSetupHeader() {
+        BzImage image = BzImage.parse(file);
+        byte[] page = BootParams.build(image, new BootParams.Settings(E820Map.forGuest(256L << 20, 0xD000_0000L),
+                0x20000, 10, 0, 0, 0));
+        int end = 0x202 + Byte.toUnsignedInt(file[0x201]);
+        assertArrayEquals(Arrays.copyOfRange(file, 0x1f1, 0x210), Arrays.copyOfRange(page, 0x1f1, 0x210));
+        assertArrayEquals(Arrays.copyOfRange(file, 0x230, end), Arrays.copyOfRange(page, 0x230, end),
+                "fields from kernel_alignment on are the kernel's");
+    }
+}
