@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real guest kernel: Debian's linux-image-cloud-amd64, fetched by scripts/fetch-guest-kernel
@@ -70,6 +74,39 @@ class DebianBzImageTest {
         };
         int at = (int) image.payloadFileOffset();
         assertArrayEquals(magic, Arrays.copyOfRange(file, at, at + magic.length), compression + " payload magic");
+    }
+
+    /**
+     * The vmlinux inside the bzImage (the payload minus its trailing uncompressed-size word, LZ4 per
+     * the config test above) carries the PVH entry note; the entry lies in its first, executable segment.
+     */
+    @Test
+    void theDecompressedVmlinuxHasAPvhEntry(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/lz4")), "no /usr/bin/lz4 (Debian lz4, installed by scripts/setup)");
+        BzImage image = BzImage.parse(file);
+        int at = (int) image.payloadFileOffset();
+        int compressedEnd = (int) (at + image.payloadLength() - 4);
+        Path compressed = dir.resolve("payload.lz4");
+        Path vmlinux = dir.resolve("vmlinux");
+        Files.write(compressed, Arrays.copyOfRange(file, at, compressedEnd));
+        Process lz4 = new ProcessBuilder("lz4", "-dc", compressed.toString()).redirectOutput(vmlinux.toFile())
+                .redirectError(ProcessBuilder.Redirect.PIPE).start();
+        String err = new String(lz4.getErrorStream().readAllBytes());
+        assertTrue(lz4.waitFor(120, TimeUnit.SECONDS), "lz4 timed out");
+        assertEquals(0, lz4.exitValue(), "lz4 -dc failed (is the payload LZ4?): " + err);
+        byte[] elf = Files.readAllBytes(vmlinux);
+        long declared = Integer.toUnsignedLong(ByteBuffer.wrap(file, compressedEnd, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+        assertEquals(declared, elf.length, "the payload's trailing word is the vmlinux size");
+
+        OptionalLong entry = PvhNote.find(elf);
+        assertTrue(entry.isPresent(), "CONFIG_PVH=y: the vmlinux has XEN_ELFNOTE_PHYS32_ENTRY");
+        ByteBuffer b = ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN);
+        int phdr = (int) b.getLong(32); // the first program header is the text PT_LOAD
+        assertEquals(1, b.getInt(phdr), "PT_LOAD");
+        long physStart = b.getLong(phdr + 24), physEnd = physStart + b.getLong(phdr + 40); // p_paddr, p_memsz
+        assertTrue(entry.getAsLong() >= physStart && entry.getAsLong() < physEnd, "PVH entry 0x"
+                + Long.toHexString(entry.getAsLong()) + " lies in the kernel text [0x" + Long.toHexString(physStart)
+                + ", 0x" + Long.toHexString(physEnd) + ")");
     }
 
     @Test
