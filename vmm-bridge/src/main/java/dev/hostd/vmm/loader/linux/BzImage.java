@@ -109,6 +109,12 @@ public record BzImage(int protocolVersion, int setupSects, long kernelOffset, lo
         return prefAddress;
     }
 
+    /** A copy: the record must not let callers change the header it validated. */
+    @Override
+    public byte[] setupHeader() {
+        return setupHeader.clone();
+    }
+
     /** The 64-bit entry point (startup_64) when the kernel is loaded at {@code loadAddress}. */
     public long entry64(long loadAddress) {
         return loadAddress + STARTUP_64_OFFSET;
