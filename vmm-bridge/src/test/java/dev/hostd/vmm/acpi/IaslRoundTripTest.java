@@ -1,5 +1,6 @@
 package dev.hostd.vmm.acpi;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -21,10 +23,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Each table through ACPICA's disassembler ({@code iasl -d}, Debian acpica-tools): it must decode
- * without errors or checksum complaints and show what we built. The RSDP is not among them: iasl
- * (20200925) refuses a binary RSDP file because its header check wants a 4-character table
- * signature, so the RSDP is checked byte by byte in {@link AcpiTablesTest} instead.
+ * Each table through ACPICA ({@code iasl}, Debian acpica-tools): {@code iasl -d} must decode it
+ * without errors or checksum complaints to what we built, and compiling that decoded source again
+ * ({@code iasl -oa}, no optimizations) must give back our bytes. iasl (20200925) refuses to
+ * disassemble a binary RSDP (its header check wants a 4-character signature), so the RSDP is
+ * instead compiled by iasl from a data-table source with our field values and compared.
  */
 class IaslRoundTripTest {
     static final int VCPUS = 3;
@@ -97,15 +100,60 @@ class IaslRoundTripTest {
         assertTrue(dsl.contains(String.format("ACPI Table Address   1 : %016X", layout.table("APIC").address())), dsl);
     }
 
+    @Test
+    void everyDecodedTableCompilesBackToOurBytes() throws Exception {
+        for (String signature : List.of("XSDT", "FACP", "APIC", "DSDT")) {
+            String dsl = disassemble(signature);
+            byte[] ours = layout.table(signature).bytes();
+            byte[] theirs = compile(signature.toLowerCase() + "-again", dsl);
+            assertEquals(ours.length, theirs.length, signature + " length");
+            // the header differs only in the compiler ID/revision (iasl writes its own) and so the checksum
+            assertArrayEquals(Arrays.copyOfRange(ours, 0, 9), Arrays.copyOfRange(theirs, 0, 9), signature);
+            assertArrayEquals(Arrays.copyOfRange(ours, 10, 28), Arrays.copyOfRange(theirs, 10, 28), signature);
+            assertArrayEquals(Arrays.copyOfRange(ours, 36, ours.length), Arrays.copyOfRange(theirs, 36, theirs.length),
+                    signature + " body");
+        }
+    }
+
+    @Test
+    void rsdpEqualsWhatIaslCompilesFromTheSameFields() throws Exception {
+        long xsdt = layout.table("XSDT").address();
+        // iasl's data-table syntax (as `iasl -T RSDP` prints it); iasl computes both checksums
+        String source = String.join("\n",
+                "[0008]                          Signature : \"RSD PTR \"",
+                "[0001]                           Checksum : 00",
+                "[0006]                             Oem ID : \"HOSTD \"",
+                "[0001]                           Revision : 02",
+                "[0004]                       RSDT Address : 00000000",
+                "[0004]                             Length : 00000024",
+                String.format("[0008]                       XSDT Address : %016X", xsdt),
+                "[0001]                  Extended Checksum : 00",
+                "[0003]                           Reserved : 000000",
+                "");
+        assertArrayEquals(compile("rsdp", source), layout.table("RSD PTR ").bytes());
+    }
+
+    /** Compiles ASL or a data-table source with {@code iasl -oa}, returns the .aml bytes. */
+    private byte[] compile(String name, String source) throws IOException, InterruptedException {
+        Files.writeString(dir.resolve(name + ".dsl"), source);
+        String out = run(iasl, "-oa", name + ".dsl");
+        assertTrue(out.contains("0 Errors, 0 Warnings"), out);
+        return Files.readAllBytes(dir.resolve(name + ".aml"));
+    }
+
+    private String run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "iasl did not finish"); // a hang guard
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
     /** Writes the table, runs {@code iasl -d}, checks it reported no problem, returns the .dsl text. */
     private String disassemble(String signature) throws IOException, InterruptedException {
         Path dat = dir.resolve(signature.toLowerCase() + ".dat");
         Files.write(dat, layout.table(signature).bytes());
-        Process p = new ProcessBuilder(iasl, "-d", dat.getFileName().toString())
-                .directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "iasl did not finish"); // a hang guard
-        assertEquals(0, p.exitValue(), out);
+        String out = run(iasl, "-d", dat.getFileName().toString());
         assertFalse(out.toLowerCase().contains("error"), out);
         assertFalse(out.toLowerCase().contains("warning"), out);
         String dsl = Files.readString(dir.resolve(signature.toLowerCase() + ".dsl"));
