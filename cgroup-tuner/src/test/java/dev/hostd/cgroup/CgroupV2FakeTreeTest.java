@@ -95,15 +95,16 @@ class CgroupV2FakeTreeTest {
             SandboxCgroup a = pool.lease("sbx-a", CpuLimits.percentOfCpu(20, 100));
             a.bind(101);
             assertArrayEquals(new int[] {101}, a.threadIds());
-            tree.addUsage(root.resolve("sandboxes").resolve(a.name()), 1500);
-            assertEquals(1_500_000, a.cpuUsageNanos());
+            tree.addUsage(root.resolve("sandboxes").resolve(a.name()), 1500); // cpu.stat usage_usec
+            assertEquals(1500 * 1_000L, a.cpuUsageNanos(), "usage_usec read and converted to ns");
             a.unbind(101);
             a.close();
             SandboxCgroup b = pool.lease("sbx-b", CpuLimits.percentOfCpu(20, 100));
             SandboxCgroup c = pool.lease("sbx-c", CpuLimits.percentOfCpu(20, 100));
             assertEquals(a.name(), b.name(), "the group released last is leased first");
             assertEquals(0, pool.freshCreates(), "no lease had to make a group");
-            assertEquals(0, b.cpuUsageNanos(), "usage counts from the lease, not from the group's first use");
+            // The group's cpu.stat still says 1500 usec from sbx-a: sbx-b's count starts at its lease.
+            assertEquals(0, b.cpuUsageNanos(), "usage is counted from the lease, not from the group's first use");
             b.bind(101);
             b.close(); // the thread is still in it: moved out, not leaked
             assertArrayEquals(java.util.stream.IntStream.of(1, 100, 101, own).sorted().toArray(), rootThreads(tree));

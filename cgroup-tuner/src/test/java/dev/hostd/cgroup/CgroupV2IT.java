@@ -60,8 +60,17 @@ class CgroupV2IT {
             cg.bind(spin.tid);
             assertTrue(TestThreads.cgroupLines(spin.tid).contains(cg.procPath()), TestThreads.cgroupLines(spin.tid) + " has " + cg.procPath());
             assertArrayEquals(new int[] {spin.tid}, cg.threadIds());
-            assertTrue(TestThreads.eventually(() -> cg.cpuUsageNanos() > 50_000_000), "a spinning thread's time shows in cpu.stat usage_usec");
+            // Compare the group's count with the thread's own scheduler count over the same span:
+            // counters against counters, no clock. The spinner runs until it has 50 ms of CPU.
+            long runAtBind = TestThreads.runtimeNanos(spin.tid);
+            while (TestThreads.runtimeNanos(spin.tid) - runAtBind < 50_000_000L) {
+                Thread.onSpinWait();
+            }
+            long runBeforeUnbind = TestThreads.runtimeNanos(spin.tid);
             cg.unbind(spin.tid);
+            long usage = cg.cpuUsageNanos(); // cpu.stat usage_usec: microsecond resolution
+            assertTrue(usage >= runBeforeUnbind - runAtBind - 1_000,
+                    "cpu.stat counts every ns the thread ran in the group: " + usage + " < " + (runBeforeUnbind - runAtBind));
             assertFalse(TestThreads.cgroupLines(spin.tid).contains(cg.procPath()));
             cg.close();
         }

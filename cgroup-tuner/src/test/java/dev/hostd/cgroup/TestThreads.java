@@ -55,6 +55,18 @@ final class TestThreads {
     }
 
     /** Lines of /proc/self/task/TID/cgroup. */
+    /**
+     * Nanoseconds one thread of this process has run on a CPU ({@code /proc/self/task/<tid>/schedstat},
+     * first field): the scheduler's own count, the same one cgroup CPU accounting adds up.
+     */
+    static long runtimeNanos(int tid) {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/proc/self/task/" + tid + "/schedstat")).trim().split("\\s+")[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static List<String> cgroupLines(int tid) {
         try {
             return Files.readAllLines(Path.of("/proc/self/task/" + tid + "/cgroup"));
