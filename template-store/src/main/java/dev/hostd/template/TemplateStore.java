@@ -5,7 +5,6 @@ import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.snapshot.MemoryChecksum;
 import dev.hostd.vmm.snapshot.MicrovmState;
 import dev.hostd.vmm.snapshot.SnapshotFile;
-import dev.hostd.vmm.snapshot.SnapshotInfo;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
@@ -106,14 +105,14 @@ public final class TemplateStore implements AutoCloseable {
         Path stateFile = dir.resolve(Template.STATE_FILE);
         MicrovmState state = SnapshotFile.read(stateFile);
         // The version the file was written in: an adopted template may be of an older minor than this build writes.
-        SnapshotInfo written = SnapshotFile.inspect(stateFile);
+        String formatVersion = SnapshotFile.formatVersion(stateFile);
         Path memoryPath = dir.resolve(state.memory().fileName());
         checkMemoryFile(state, memoryPath, verifyMemory);
         String recordedId = state.metadata().get(Template.META_ID);
         if (recordedId != null && !recordedId.equals(id)) {
             throw new TemplateException(TemplateException.Kind.CORRUPT, "template directory " + dir + " holds template '" + recordedId + "'");
         }
-        return new Template(id, dir, state, written.formatMajor() + "." + written.formatMinor(), MemoryFile.openReadOnly(memoryPath),
+        return new Template(id, dir, state, formatVersion, MemoryFile.openReadOnly(memoryPath),
                 kvm, shellsPerTemplate);
     }
 

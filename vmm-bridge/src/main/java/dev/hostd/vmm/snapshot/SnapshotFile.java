@@ -67,6 +67,14 @@ public final class SnapshotFile {
         }
     }
 
+    /** The format version a state file was written in, "major.minor", from its header alone (checked as {@link #read} checks it). */
+    public static String formatVersion(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            SnapshotHeader h = SnapshotHeader.decode(file, readAt(ch, 0, (int) Math.min(ch.size(), SnapshotHeader.SIZE)));
+            return h.major() + "." + h.minor();
+        }
+    }
+
     /**
      * The header and the list of top-level sections, without decoding them. A file whose header is
      * good but whose body is truncated, too long or corrupt is reported with {@code checksumValid}

@@ -50,6 +50,7 @@ class SnapshotVersionTest {
         assertEquals(state, SnapshotFile.read(f));
         SnapshotInfo info = SnapshotFile.inspect(f);
         assertEquals(1, info.formatMinor());
+        assertEquals("1.1", SnapshotFile.formatVersion(f), "the version as written, from the header alone");
         assertEquals("'BALN'", info.sections().get(3).name());
         assertEquals(Raw.tag("BALN"), info.sections().get(3).tag());
     }
@@ -99,6 +100,7 @@ class SnapshotVersionTest {
         SnapshotInfo info = SnapshotFile.inspect(f);
         assertEquals(SnapshotFile.FORMAT_MAJOR, info.formatMajor());
         assertEquals(SnapshotFile.FORMAT_MINOR, info.formatMinor());
+        assertEquals(SnapshotFile.FORMAT_MAJOR + "." + SnapshotFile.FORMAT_MINOR, SnapshotFile.formatVersion(f));
     }
 
     private Path write(byte[] bytes) throws IOException {
