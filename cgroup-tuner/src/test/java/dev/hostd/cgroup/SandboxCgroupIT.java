@@ -3,6 +3,7 @@ package dev.hostd.cgroup;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -129,13 +130,23 @@ class SandboxCgroupIT {
 
     @Test
     void aCloneThatFailsAfterTheBindLeavesNoThreadInTheGroup() {
-        Cloner impatient = new Cloner(kvm, Duration.ofNanos(1), 16 << 10); // no guest answers in 1 ns
+        // A 1 ns wait for HELLO fails almost always, but a guest can answer between resume and the first look
+        // at its answer; so try a few times, and check the group is empty after every outcome.
+        Cloner impatient = new Cloner(kvm, Duration.ofNanos(1), 16 << 10);
         SandboxCgroup cg = pool.lease("fail", CpuLimits.percentOfCpu(20, 100));
+        RuntimeException failure = null;
         try (cg) {
-            RuntimeException e = assertThrows(RuntimeException.class, () -> impatient.clone(template, identity(), cg));
-            assertTrue(e.getMessage().contains("cloning sandbox"), e.getMessage());
-            assertArrayEquals(new int[0], cg.threadIds());
+            for (int attempt = 0; attempt < 20 && failure == null; attempt++) {
+                try {
+                    impatient.clone(template, identity(), cg).close();
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                assertArrayEquals(new int[0], cg.threadIds(), "after attempt " + attempt);
+            }
         }
+        assertNotNull(failure, "no clone with a 1 ns HELLO wait failed in 20 attempts");
+        assertTrue(failure.getMessage().contains("cloning sandbox"), failure.getMessage());
     }
 
     @Test
