@@ -285,6 +285,54 @@ static char *modules_dep(size_t *len) {
     return out;
 }
 
+/* ---- the kernel's config ---- */
+
+/* The value of CONFIG_<sym> ("y", "m", or "" when not set) in the package's boot/config-<release>. */
+static const char *config_value(const char *config, const char *sym) {
+    static char v[8];
+    char key[128];
+    snprintf(key, sizeof key, "\nCONFIG_%s=", sym);
+    const char *at = strstr(config, key);
+    v[0] = 0;
+    if (at)
+        snprintf(v, sizeof v, "%.*s", (int)strcspn(at + strlen(key), "\n"), at + strlen(key));
+    return v;
+}
+
+/* What the agent relies on: these built in, and each needed module either built in or a module,
+ * agreeing with modules.builtin. */
+static void check_config(const char *kroot, const char *release, const char *builtin, size_t bi_len) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/boot/config-%s", kroot, release);
+    if (access(path, R_OK) != 0) {
+        printf("initramfs: no %s, kernel options not checked\n", path);
+        return;
+    }
+    size_t len;
+    char *raw = read_file(path, &len), *config = malloc(len + 2);
+    config[0] = '\n'; /* so every line, the first too, starts after a newline */
+    memcpy(config + 1, raw, len + 1);
+    static const char *const builtins[] = {"BLK_DEV_INITRD", "DEVTMPFS", "DEVMEM", "MODULES", "INET"};
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(config_value(config, builtins[i]), "y"))
+            die("%s: CONFIG_%s is not y; the agent needs it built in", path, builtins[i]);
+    static const char *const needed[] = MODULES_NEEDED, *const symbols[] = MODULES_NEEDED_CONFIG;
+    for (int i = 0; i < MODULES_NEEDED_COUNT; i++) {
+        const char *v = config_value(config, symbols[i]);
+        const char *one[] = {needed[i]}, *why;
+        char *plan[1], what[256];
+        int is_builtin = modules_plan("", 0, builtin, bi_len, one, 1, plan, 1, &why, what, sizeof what) == 0;
+        if (strcmp(v, "y") && strcmp(v, "m"))
+            die("%s: CONFIG_%s is not set: the kernel has no %s", path, symbols[i], needed[i]);
+        if (is_builtin != !strcmp(v, "y"))
+            die("%s: CONFIG_%s=%s but modules.builtin %s %s", path, symbols[i], v,
+                is_builtin ? "lists" : "does not list", needed[i]);
+        printf("initramfs: CONFIG_%s=%s (%s)\n", symbols[i], v, needed[i]);
+    }
+    free(raw);
+    free(config);
+}
+
 /* ---- busybox applets ---- */
 
 static void add_busybox_links(const char *busybox) {
@@ -338,6 +386,8 @@ int main(int argc, char **argv) {
     char path[4096];
     snprintf(path, sizeof path, "%s/modules.builtin", moddir);
     char *builtin = read_file(path, &bi_len);
+
+    check_config(kroot, release, builtin, bi_len);
 
     /* The needed modules: built-in ones need nothing; the others come with their dependencies. */
     static const char *const needed[] = MODULES_NEEDED;

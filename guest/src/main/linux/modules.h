@@ -7,6 +7,8 @@
  * virtio-net, and the virtio vsock transport (which pulls in vsock itself). */
 #define MODULES_NEEDED {"virtio_mmio", "virtio_net", "vmw_vsock_virtio_transport"}
 #define MODULES_NEEDED_COUNT 3
+/* Their kconfig symbols (without CONFIG_), in the same order: mkinitramfs checks each is y or m. */
+#define MODULES_NEEDED_CONFIG {"VIRTIO_MMIO", "VIRTIO_NET", "VIRTIO_VSOCKETS"}
 
 #define MODULES_MAX_PLAN 64
 
