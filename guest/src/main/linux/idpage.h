@@ -1,7 +1,9 @@
 /* Finding and mapping the identity page. In a VM it is guest-physical memory, read through
  * /dev/mem at the address the kernel command line gives (`hostd.identity=0x...`, default
  * IDENTITY_ADDR); on the host (tests) it is an ordinary file. Either way the mapping is shared,
- * so a clone's new page is seen without remapping. */
+ * so a clone's new page is seen without remapping. mmap, not read(): with CONFIG_STRICT_DEVMEM,
+ * read() of /dev/mem shows e820 RAM below 1 MiB as zeros, while mmap of the low 1 MiB is allowed
+ * (for the BIOS area); RAM above 1 MiB is refused either way (mmap fails with EPERM). */
 #ifndef HOSTD_LINUX_IDPAGE_H
 #define HOSTD_LINUX_IDPAGE_H
 #include <stddef.h>

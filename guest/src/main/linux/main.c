@@ -122,11 +122,10 @@ static int map_identity(const struct options *o, struct idpage *page) {
         agent_log("identity page at 0x%llx in /dev/mem: %s: %s", (unsigned long long)addr, why, strerror(errno));
         return -1;
     }
-    /* CONFIG_STRICT_DEVMEM shows RAM below 1 MiB as zeros (and refuses RAM above): the page must lie in a
-     * range the e820 map does not call RAM. Say so, rather than wait silently for a magic that never comes. */
+    /* CONFIG_STRICT_DEVMEM refuses to map e820 RAM above 1 MiB (below 1 MiB mmap is allowed): say so,
+     * rather than wait silently for a magic that never comes. */
     if (identity_generation(page->page) == 0)
-        agent_log("identity page at 0x%llx has no magic yet, waiting (it must not be e820 RAM: /dev/mem reads RAM as zeros)",
-                  (unsigned long long)addr);
+        agent_log("identity page at 0x%llx has no magic yet, waiting", (unsigned long long)addr);
     return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <string.h>
 #include <unistd.h>
@@ -167,6 +169,20 @@ static int default_route(int fd, int ifindex, const uint8_t gw[4]) {
     return nl_call(fd, &r);
 }
 
+/* The sandbox network is IPv4 (the identity page has no IPv6): without this the kernel would give
+ * eth0 a link-local address and send router solicitations and DAD probes into the tenant network.
+ * A kernel without IPv6 has no such file, which is fine. */
+static int ipv6_off(const char *ifname) {
+    char path[128];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    int rc = write(fd, "1", 1) == 1 ? 0 : -1;
+    close(fd);
+    return rc;
+}
+
 static int is_zero(const uint8_t a[4]) { return !(a[0] | a[1] | a[2] | a[3]); }
 
 int netconf_apply(const char *ifname, const uint8_t mac[6], const uint8_t ipv4[4], uint8_t prefix_len,
@@ -196,6 +212,8 @@ int netconf_apply(const char *ifname, const uint8_t mac[6], const uint8_t ipv4[4
         *why = "lo up";
     else if (link_set(fd, ifindex, 0, NULL) < 0)
         *why = "link down";
+    else if (ipv6_off(ifname) < 0)
+        *why = "disable IPv6";
     else if (link_set(fd, ifindex, 0, mac) < 0)
         *why = "set MAC";
     else if (addr_flush(fd, ifindex) < 0)

@@ -185,6 +185,7 @@ static void check_state(const char *mac, const char *addr, const char *gw, const
     snprintf(want, sizeof want, "\"local\":\"%s\"", addr);
     CHECK(strstr(a, want), "eth0 has %s: %s", addr, a);
     CHECK(strstr(a, "\"UP\""), "eth0 is up");
+    CHECK(!strstr(a, "inet6"), "eth0 has no IPv6 address: %s", a);
     if (gone) {
         snprintf(want, sizeof want, "\"local\":\"%s\"", gone);
         CHECK(!strstr(a, want), "the previous address %s is gone: %s", gone, a);

@@ -2,8 +2,8 @@
 # Manual check, not run by the build: boots Debian's cloud kernel with the built initramfs in QEMU's
 # microvm machine under TCG (pure emulation: slow, but it reaches user space on hosts where KVM is PVM)
 # and prints the console. virtio-mmio devices come from QEMU's ACPI DSDT (LNRO0005), as they will
-# from hostd's. The identity page is loaded at 0x5000 and reserved with memmap= (CONFIG_STRICT_DEVMEM
-# reads e820 RAM as zeros); there is no vsock device (no vhost-vsock here), so the agent ends at
+# from hostd's. The identity page is loaded at 0x5000, by default also reserved with memmap= (it is read
+# either way: /dev/mem may map RAM below 1 MiB); there is no vsock device (no vhost-vsock here), so the agent ends at
 # "connect to the host: No such device (retrying)".
 #   guest/src/test/linux/qemu-boot.sh [seconds, default 240] [extra kernel args, default memmap=4K$0x5000;
 #                                      "" to leave the page in e820 RAM]
