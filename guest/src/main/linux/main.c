@@ -174,6 +174,8 @@ int main(int argc, char **argv) {
             quiet = 0;
             struct identity_page pg;
             const char *why = identity_read(page.page, &pg);
+            if (!why)
+                current = pg.generation; /* the copy's: the page may have changed since `gen` was read */
             if (why) {
                 agent_log("identity generation %llu rejected: %s", (unsigned long long)gen, why);
             } else if (apply_identity(&pg, o.steps, &why) < 0) {

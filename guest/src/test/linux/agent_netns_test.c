@@ -8,6 +8,8 @@
  * 2. A clone: the page is rewritten with generation 2 (198.19.7.9/16 via 198.19.0.1, sb-two) and
  *    the connection is closed, as the VMM's transport reset does. The agent reconnects with a new
  *    HELLO (identities_seen 2), and the old address is gone.
+ * 3. A page with an unterminated hostname (generation 3) is reported on the agent's console and not
+ *    applied (no HELLO); generation 4 then is (identities_seen 3).
  * The clock step is skipped (CLOCK_REALTIME is not namespaced); the RNG step runs (the seed comes
  * from getrandom, so crediting it is honest). Skipped, with the reason, when not root or when the
  * kernel refuses the namespaces. Prints "N passed, M failed". */
@@ -35,6 +37,7 @@
 
 static char dir[64], page_path[96], sock_path[96];
 static pid_t agent_pid;
+static int agent_log_fd = -1; /* the agent's stderr */
 
 static void cleanup(void) {
     if (agent_pid > 0) {
@@ -83,6 +86,25 @@ static int read_full(int fd, void *buf, size_t n) {
         n -= (size_t)r;
     }
     return 0;
+}
+
+/* Waits until the agent's console output contains `what` (echoing it). Returns 1 if it did. */
+static int wait_log(const char *what) {
+    static char seen[8192];
+    static size_t len;
+    for (;;) {
+        seen[len] = 0;
+        if (strstr(seen, what))
+            return 1;
+        struct pollfd pf = {.fd = agent_log_fd, .events = POLLIN};
+        if (len == sizeof seen - 1 || poll(&pf, 1, 20000) <= 0)
+            return 0;
+        ssize_t n = read(agent_log_fd, seen + len, sizeof seen - 1 - len);
+        if (n <= 0)
+            return 0;
+        fwrite(seen + len, 1, (size_t)n, stdout);
+        len += (size_t)n;
+    }
 }
 
 static int accept_agent(int listener) {
@@ -157,11 +179,16 @@ static struct identity_page make_page(uint64_t gen, const char *mac, const char 
     return p;
 }
 
+/* The body first, then the header with the generation: the agent polls the mapped file, and must
+ * not see a new generation with half of the old body (in a VM the VMM writes while the vCPU is
+ * stopped; here the test is the VMM). Generations here differ in their low byte only. */
 static void write_page(const struct identity_page *p) {
     int fd = open(page_path, O_WRONLY | O_CREAT, 0600);
     uint8_t page[4096] = {0};
     memcpy(page, p, sizeof *p);
-    CHECK(fd >= 0 && pwrite(fd, page, sizeof page, 0) == (ssize_t)sizeof page, "write identity page");
+    CHECK(fd >= 0 && pwrite(fd, page + 0x10, sizeof page - 0x10, 0x10) == (ssize_t)sizeof page - 0x10 &&
+              pwrite(fd, page, 0x10, 0) == 0x10,
+          "write identity page");
     close(fd);
 }
 
@@ -236,14 +263,23 @@ int main(int argc, char **argv) {
 
     char connect_spec[160];
     snprintf(connect_spec, sizeof connect_spec, "unix:%s", sock_path);
+    int logpipe[2];
+    if (pipe2(logpipe, O_CLOEXEC) < 0) {
+        printf("FAIL: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    agent_log_fd = logpipe[0];
     agent_pid = fork();
     if (agent_pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(logpipe[1], 2);
         execl(argv[1], argv[1], "--identity-file", page_path, "--connect", connect_spec, "--skip", "clock",
               "--poll-ms", "50", (char *)NULL);
         perror("exec linux-agent");
         _exit(127);
     }
+
+    close(logpipe[1]);
 
     /* ---- generation 1 ---- */
     int c = accept_agent(listener);
@@ -288,6 +324,21 @@ int main(int argc, char **argv) {
     invoke(c, 5, "echo", "again", 5);
     CHECK(result(c, 5, &out, &out_len) == STATUS_OK && out_len == 5, "echo after the clone");
     free(out);
+
+    /* ---- a bad page (unterminated hostname): rejected, no HELLO; the next good one is applied ---- */
+    struct identity_page bad = make_page(3, "\x02\x00\x00\x00\x00\x03", "\xc6\x12\x05\x05", 24, "\xc6\x12\x05\x01", "x");
+    memset(bad.hostname, 'h', sizeof bad.hostname);
+    write_page(&bad);
+    close(c);
+    CHECK(wait_log("identity generation 3 rejected: string not NUL-terminated"), "the bad page is reported");
+    struct identity_page four = make_page(4, "\x02\x00\x00\x00\x00\x04", "\xc6\x12\x04\x04", 24, "\xc6\x12\x04\x01", "sb-four");
+    write_page(&four);
+    c = accept_agent(listener);
+    CHECK(c >= 0, "the agent connects for the next good generation");
+    if (c < 0)
+        return 1;
+    check_hello(c, &four, 3); /* generation 3 was not applied: the first HELLO after it is generation 4's */
+    check_state("02:00:00:00:00:04", "198.18.4.4", "198.18.4.1", "sb-four", "198.19.7.9");
     close(c);
     close(listener);
 
