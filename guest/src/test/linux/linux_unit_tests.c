@@ -1,12 +1,14 @@
 /* Host-side unit tests of the Linux agent's parsing of host-provided input: agent frames across
  * arbitrary read boundaries (and oversized, empty, truncated ones), the kernel command line's
  * identity address, the identity page through a file mapping, the modules.dep planner, exec's
- * argument vector, and the functions. Built with ASan/UBSan. Prints "N passed, M failed". */
+ * argument vector, the functions, and a session over a socketpair. Built with ASan/UBSan. Prints "N passed, M failed". */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -15,6 +17,7 @@
 #include "idpage.h"
 #include "invoke.h"
 #include "modules.h"
+#include "session.h"
 #include "sha256.h"
 
 #include "check.h"
@@ -346,12 +349,85 @@ static void test_invoke(void) {
     invoke_result_free(&r);
 }
 
+/* ---------------- session (over a socketpair) ---------------- */
+
+/* Sends `len` bytes to the agent's session, serving it whenever the socket buffer is full. */
+static void feed(int host, struct session *s, const struct identity_report *rep, const uint8_t *p, size_t len) {
+    while (len) {
+        ssize_t w = send(host, p, len, MSG_DONTWAIT);
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
+        }
+        session_serve(s, rep);
+    }
+    int avail; /* each serve reads at most 64 KiB: serve until the agent's side is drained */
+    while (s->fd >= 0 && ioctl(s->fd, FIONREAD, &avail) == 0 && avail > 0)
+        session_serve(s, rep);
+}
+
+static uint32_t read_result(int host, uint64_t id, uint8_t *out, uint32_t *out_len) {
+    struct frame_hdr h;
+    uint32_t st = 0xFFFFFFFF;
+    if (recv(host, &h, sizeof h, MSG_WAITALL) != sizeof h || h.type != FRAME_RESULT || h.request_id != id ||
+        h.len < 4 || h.len > 4 + 4096)
+        return st;
+    recv(host, &st, 4, MSG_WAITALL);
+    *out_len = h.len - 4;
+    if (*out_len)
+        recv(host, out, *out_len, MSG_WAITALL);
+    return st;
+}
+
+static void test_session(void) {
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    struct session s;
+    CHECK(session_init(&s) == 0, "session init");
+    s.fd = sv[0];
+    struct identity_page pg = sample(9);
+    struct identity_report rep;
+    identity_build_report(&pg, 1, &rep);
+    uint8_t out[4096 + 4];
+    uint32_t n;
+
+    /* Two INVOKEs in one write, answered in order. */
+    uint8_t buf[64];
+    size_t len = put_frame(buf, FRAME_INVOKE, 1, "\x04" "echoab", 7);
+    len += put_frame(buf + len, FRAME_INVOKE, 2, "\x02" "no", 3);
+    feed(sv[1], &s, &rep, buf, len);
+    CHECK(read_result(sv[1], 1, out, &n) == STATUS_OK && n == 2 && !memcmp(out, "ab", 2), "echo over the session");
+    CHECK(read_result(sv[1], 2, out, &n) == STATUS_UNKNOWN_FUNCTION && n == 0, "unknown function over the session");
+
+    /* A name longer than the payload, and a frame that is not INVOKE (ignored: no answer). */
+    len = put_frame(buf, FRAME_HELLO, 3, "x", 1);
+    len += put_frame(buf + len, FRAME_INVOKE, 4, "\x09" "echo", 5);
+    feed(sv[1], &s, &rep, buf, len);
+    CHECK(read_result(sv[1], 4, out, &n) == STATUS_BAD_ARGUMENT, "name beyond the payload; HELLO from the host ignored");
+
+    /* An oversized INVOKE is drained and answered with status 3; the next one still works. */
+    static uint8_t big[16 + AGENT_MAX_PAYLOAD + 1];
+    frames_encode_header(big, FRAME_INVOKE, 5, AGENT_MAX_PAYLOAD + 1);
+    feed(sv[1], &s, &rep, big, sizeof big);
+    CHECK(read_result(sv[1], 5, out, &n) == STATUS_TOO_LARGE && n == 0, "oversized INVOKE: status 3");
+    len = put_frame(buf, FRAME_INVOKE, 6, "\x08" "identity", 9);
+    feed(sv[1], &s, &rep, buf, len);
+    CHECK(read_result(sv[1], 6, out, &n) == STATUS_OK && n == sizeof rep && !memcmp(out, &rep, sizeof rep),
+          "identity after an oversized frame");
+
+    /* The host closing the connection ends the session. */
+    close(sv[1]);
+    CHECK(session_serve(&s, &rep) < 0 && s.fd == -1, "EOF closes the session");
+    frames_reader_free(&s.reader);
+}
+
 int main(void) {
     test_frames();
     test_cmdline();
     test_idpage_file();
     test_modules();
     test_invoke();
+    test_session();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
