@@ -1,7 +1,6 @@
 package dev.hostd.vmm.loader.linux;
 
 import dev.hostd.vmm.VmmException;
-import java.io.ByteArrayOutputStream;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
@@ -22,45 +21,52 @@ public final class Lz4Legacy {
 
     private Lz4Legacy() {}
 
-    /** Decodes {@code input[from, to)}, which must be exactly one legacy stream. */
-    public static byte[] decode(byte[] input, int from, int to, long maxOutput) {
+    /**
+     * Decodes {@code input[from, to)}, which must be exactly one legacy stream of exactly
+     * {@code size} bytes once decoded (the kernel's payload says its size; knowing it lets the
+     * blocks be decoded straight into the result).
+     */
+    public static byte[] decode(byte[] input, int from, int to, int size) {
         if (from < 0 || to > input.length || from > to) {
             throw invalid("range [" + from + ", " + to + ") is outside the " + input.length + "-byte input");
+        }
+        if (size < 0) {
+            throw invalid("expected size " + size + " is negative");
         }
         if (to - from < 4 || le32(input, from) != MAGIC) {
             throw invalid("no legacy LZ4 magic 0x184C2102 at the start (is the data LZ4 in the legacy format, lz4 -l?)");
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] block = new byte[BLOCK_SIZE];
+        byte[] out = new byte[size];
+        int written = 0;
         int at = from + 4;
         for (int index = 0; at < to; index++) {
             if (to - at < 4) {
                 throw invalid("block " + index + " at offset " + (at - from) + ": " + (to - at)
                         + " bytes left, too few for a block size (truncated data)");
             }
-            long size = Integer.toUnsignedLong(le32(input, at));
-            if (size == 0 || size > MAX_COMPRESSED_BLOCK) {
-                throw invalid("block " + index + " at offset " + (at - from) + " declares " + size
+            long compressed = Integer.toUnsignedLong(le32(input, at));
+            if (compressed == 0 || compressed > MAX_COMPRESSED_BLOCK) {
+                throw invalid("block " + index + " at offset " + (at - from) + " declares " + compressed
                         + " compressed bytes, not within 1.." + MAX_COMPRESSED_BLOCK);
             }
             at += 4;
-            if (size > to - at) {
-                throw invalid("block " + index + " declares " + size + " compressed bytes but only " + (to - at)
+            if (compressed > to - at) {
+                throw invalid("block " + index + " declares " + compressed + " compressed bytes but only " + (to - at)
                         + " are left (truncated data)");
             }
-            int produced;
+            int left = size - written;
             try {
-                produced = DECOMPRESSOR.decompress(input, at, (int) size, block, 0, BLOCK_SIZE);
+                written += DECOMPRESSOR.decompress(input, at, (int) compressed, out, written, Math.min(BLOCK_SIZE, left));
             } catch (LZ4Exception e) {
-                throw invalid("block " + index + " at offset " + (at - 4 - from) + " is not a valid LZ4 block: " + e.getMessage());
+                String why = left < BLOCK_SIZE ? " or decodes to more than the " + left + " bytes left of the expected " + size : "";
+                throw invalid("block " + index + " at offset " + (at - 4 - from) + " is not a valid LZ4 block" + why + ": " + e.getMessage());
             }
-            if (out.size() + (long) produced > maxOutput) {
-                throw invalid("block " + index + " brings the output past " + maxOutput + " bytes");
-            }
-            out.write(block, 0, produced);
-            at += (int) size;
+            at += (int) compressed;
         }
-        return out.toByteArray();
+        if (written != size) {
+            throw invalid("the stream decodes to " + written + " bytes, expected " + size);
+        }
+        return out;
     }
 
     static int le32(byte[] b, int at) {

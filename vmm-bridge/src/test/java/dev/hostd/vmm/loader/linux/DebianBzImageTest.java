@@ -150,7 +150,8 @@ class DebianBzImageTest {
         byte[] wrongSize = file.clone();
         ByteBuffer.wrap(wrongSize).order(ByteOrder.LITTLE_ENDIAN).putInt(end - 4, 1 << 20);
         e = assertThrows(VmmException.class, () -> Vmlinux.extract(wrongSize));
-        assertTrue(e.getMessage().contains("past 1048576 bytes"), "the declared size bounds the output: " + e.getMessage());
+        assertTrue(e.getMessage().contains("more than the 1048576 bytes left of the expected 1048576"),
+                "the declared size bounds the output: " + e.getMessage());
 
         byte[] corrupt = file.clone();
         for (int i = at + 4 + 4; i < at + 4 + 4 + 64; i++) {

@@ -38,7 +38,7 @@ class Lz4LegacyTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(le32(Lz4Legacy.MAGIC));
         for (int at = 0; at < data.length; at += Lz4Legacy.BLOCK_SIZE) {
-            byte[] block = LZ4Factory.safeInstance().highCompressor().compress(
+            byte[] block = LZ4Factory.safeInstance().fastCompressor().compress(
                     Arrays.copyOfRange(data, at, Math.min(data.length, at + Lz4Legacy.BLOCK_SIZE)));
             out.writeBytes(le32(block.length));
             out.writeBytes(block);
@@ -109,12 +109,14 @@ class Lz4LegacyTest {
         byte[] trailing = Arrays.copyOf(good, good.length + 3); // 3 stray bytes where a block size should be
         refused(trailing, data.length, "too few for a block size");
 
-        refused(good, data.length - 1, "past " + (data.length - 1) + " bytes");
+        refused(good, data.length - 1, "more than the " + (data.length - 1) + " bytes left of the expected " + (data.length - 1));
+        refused(good, data.length + 1, "decodes to " + data.length + " bytes, expected " + (data.length + 1));
         assertThrows(VmmException.class, () -> Lz4Legacy.decode(good, 0, good.length + 1, data.length));
+        refused(good, -1, "is negative");
     }
 
-    private static void refused(byte[] stream, long max, String reason) {
-        VmmException e = assertThrows(VmmException.class, () -> Lz4Legacy.decode(stream, 0, stream.length, max));
+    private static void refused(byte[] stream, int size, String reason) {
+        VmmException e = assertThrows(VmmException.class, () -> Lz4Legacy.decode(stream, 0, stream.length, size));
         assertTrue(e.getMessage().contains(reason), "expected '" + reason + "' in: " + e.getMessage());
         assertTrue(e.getMessage().startsWith("invalid legacy LZ4 data"), e.getMessage());
     }
