@@ -57,19 +57,14 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
      * {@code vcpus} vCPUs (1 for now: starting application processors is not wired).
      */
     public static LinuxVm boot(String name, Kvm kvm, byte[] bzImage, String cmdline, int memoryMiB, int vcpus) {
-        if (vcpus != 1) {
-            throw invalid("a Linux guest has 1 vCPU for now (application processor start-up is not wired), asked for " + vcpus);
-        }
+        checkShape(cmdline, memoryMiB, vcpus);
+        return bootVmlinux(name, kvm, Vmlinux.extract(bzImage), cmdline, memoryMiB, vcpus);
+    }
+
+    /** Boots a vmlinux ELF with a PVH note (what {@link #boot} extracts from a bzImage). */
+    public static LinuxVm bootVmlinux(String name, Kvm kvm, byte[] elf, String cmdline, int memoryMiB, int vcpus) {
+        byte[] cmd = checkShape(cmdline, memoryMiB, vcpus);
         long memoryBytes = (long) memoryMiB << 20;
-        if (memoryMiB < MIN_MEMORY_MIB || memoryBytes > GuestLayout.MMIO_BASE) {
-            throw invalid("a Linux guest needs " + MIN_MEMORY_MIB + ".." + (GuestLayout.MMIO_BASE >> 20)
-                    + " MiB of RAM (RAM above the MMIO hole is not wired), asked for " + memoryMiB);
-        }
-        byte[] cmd = BootParams.commandLine(cmdline);
-        if (cmd.length > LinuxLayout.CMDLINE_MAX) {
-            throw invalid("the command line is " + (cmd.length - 1) + " bytes, at most " + (LinuxLayout.CMDLINE_MAX - 1));
-        }
-        byte[] elf = Vmlinux.extract(bzImage);
         PvhKernel kernel = PvhKernel.parse(elf);
         MemoryMapping ram;
         try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
@@ -99,6 +94,22 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         }
     }
 
+    /** Checks what can be checked before any work; returns the command line as the kernel reads it. */
+    private static byte[] checkShape(String cmdline, int memoryMiB, int vcpus) {
+        if (vcpus != 1) {
+            throw invalid("a Linux guest has 1 vCPU for now (application processor start-up is not wired), asked for " + vcpus);
+        }
+        if (memoryMiB < MIN_MEMORY_MIB || ((long) memoryMiB << 20) > GuestLayout.MMIO_BASE) {
+            throw invalid("a Linux guest needs " + MIN_MEMORY_MIB + ".." + (GuestLayout.MMIO_BASE >> 20)
+                    + " MiB of RAM (RAM above the MMIO hole is not wired), asked for " + memoryMiB);
+        }
+        byte[] cmd = BootParams.commandLine(cmdline);
+        if (cmd.length > LinuxLayout.CMDLINE_MAX) {
+            throw invalid("the command line is " + (cmd.length - 1) + " bytes, at most " + (LinuxLayout.CMDLINE_MAX - 1));
+        }
+        return cmd;
+    }
+
     public String name() {
         return name;
     }
@@ -115,6 +126,12 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     /** Completes exceptionally, with the reason, if the guest or its vCPU failed (a triple fault, an instruction KVM cannot emulate). */
     public CompletableFuture<Void> stopped() {
         return stopped;
+    }
+
+    /** A Linux guest's port I/O all goes to devices; nothing parks or panics the vCPU. */
+    @Override
+    public boolean paravirtualPorts() {
+        return false;
     }
 
     @Override
