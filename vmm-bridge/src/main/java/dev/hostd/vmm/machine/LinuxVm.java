@@ -119,6 +119,12 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return layout;
     }
 
+    /** Linux thread ids of the VM's vCPU threads (one today); empty once the VM stopped. */
+    public int[] vcpuThreadIds() {
+        int tid = vcpu.threadId();
+        return tid == 0 ? new int[0] : new int[] {tid};
+    }
+
     public ConsoleLog console() {
         return serial.log();
     }
