@@ -118,7 +118,9 @@ class SandboxCgroupIT {
                 InvokeResult r = spin.get(60, TimeUnit.SECONDS);
                 assertTrue(r.ok(), r.statusName());
                 if (inside) {
-                    measured = "CPU share of the spinning guest: " + used / 1_000_000 + " ms of CPU in " + elapsed / 1_000_000 + " ms";
+                    measured = String.format("CPU share of the spinning guest: %d ms of CPU in %d ms = %.3f", used / 1_000_000,
+                            elapsed / 1_000_000, (double) used / elapsed);
+                    System.out.println(measured);
                     assertEquals(0.20, (double) used / elapsed, 0.05, measured);
                 }
             }
