@@ -19,14 +19,19 @@ public final class IdentityPage {
 
     private IdentityPage() {}
 
+    /** Writes the page at the test guest's fixed address ({@link GuestLayout#IDENTITY_PAGE}). */
     public static void write(GuestMemory memory, Identity identity, long generation, byte[] seed, long wallClockNanos) {
+        write(memory, GuestLayout.IDENTITY_PAGE, identity, generation, seed, wallClockNanos);
+    }
+
+    /** Writes the page at guest-physical {@code at} (a Linux guest's is LinuxLayout.IDENTITY_PAGE). */
+    public static void write(GuestMemory memory, long at, Identity identity, long generation, byte[] seed, long wallClockNanos) {
         if (generation == 0) {
             throw new IllegalArgumentException("identity generation 0 means 'none yet' to the guest");
         }
         if (seed.length != SEED_BYTES) {
             throw new IllegalArgumentException("random seed must be " + SEED_BYTES + " bytes");
         }
-        long at = GuestLayout.IDENTITY_PAGE;
         memory.slice(at, SIZE).fill((byte) 0);
         memory.writeU32(at, MAGIC);
         memory.writeU16(at + 4, VERSION);
@@ -45,7 +50,11 @@ public final class IdentityPage {
 
     /** The generation currently in the page (0 if never written). */
     public static long generation(GuestMemory memory) {
-        long at = GuestLayout.IDENTITY_PAGE;
+        return generation(memory, GuestLayout.IDENTITY_PAGE);
+    }
+
+    /** The generation in the page at {@code at} (0 if never written). */
+    public static long generation(GuestMemory memory, long at) {
         return memory.readU32(at) == MAGIC ? memory.readU64(at + GENERATION) : 0;
     }
 

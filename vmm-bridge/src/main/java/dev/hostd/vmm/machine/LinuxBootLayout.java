@@ -10,5 +10,10 @@ import dev.hostd.vmm.loader.linux.E820Map;
  * @param acpi     the ACPI tables and where they were placed
  * @param pvhEntry the physical address the vCPU started at
  * @param kernelEnd the first address past the kernel's loaded segments
+ * @param cmdline   the command line the kernel got (the caller's plus {@code hostd.identity=})
+ * @param identityPage guest-physical address of the identity page (reserved in the e820 map)
+ * @param initrdAddress guest-physical address of the initramfs, 0 for none
+ * @param initrdSize    its size in bytes, 0 for none
  */
-public record LinuxBootLayout(E820Map e820, AcpiLayout acpi, long pvhEntry, long kernelEnd) {}
+public record LinuxBootLayout(E820Map e820, AcpiLayout acpi, long pvhEntry, long kernelEnd, String cmdline, long identityPage,
+        long initrdAddress, long initrdSize) {}

@@ -5,11 +5,14 @@ import dev.hostd.vmm.acpi.AcpiLayout;
 import dev.hostd.vmm.acpi.AcpiTables;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.device.serial.Serial8250;
+import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.kvm.VcpuFd;
 import dev.hostd.vmm.loader.GuestLayout;
 import dev.hostd.vmm.loader.linux.BootParams;
 import dev.hostd.vmm.loader.linux.E820Map;
+import dev.hostd.vmm.loader.linux.IdentityArgument;
+import dev.hostd.vmm.loader.linux.InitrdPlacement;
 import dev.hostd.vmm.loader.linux.LinuxCpuid;
 import dev.hostd.vmm.loader.linux.LinuxLayout;
 import dev.hostd.vmm.loader.linux.PvhBoot;
@@ -19,14 +22,17 @@ import dev.hostd.vmm.loader.linux.Vmlinux;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.memory.MemoryMapping;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A stock Linux kernel booted through PVH (issue 7, early boot): the vmlinux from a bzImage loaded
  * at its physical addresses, hvm_start_info with our e820 map, command line and RSDP, our ACPI
- * tables at 0xE0000, KVM's in-kernel irqchip and PIT, and an 8250 at COM1 as the console. No
- * virtio devices, snapshots or agent yet. Starts running; {@link #close()} releases everything.
+ * tables at 0xE0000, KVM's in-kernel irqchip and PIT, an 8250 at COM1 as the console, an optional
+ * initramfs (the first PVH module) and the identity page at {@link LinuxLayout#IDENTITY_PAGE}, named
+ * on the command line for the agent. No virtio devices or snapshots yet. Starts running;
+ * {@link #close()} releases everything.
  */
 public final class LinuxVm implements AutoCloseable, ExitContext {
     /** Linux prints a lot before anyone reads it; keep the whole early log. */
@@ -57,15 +63,30 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
      * {@code vcpus} vCPUs (1 for now: starting application processors is not wired).
      */
     public static LinuxVm boot(String name, Kvm kvm, byte[] bzImage, String cmdline, int memoryMiB, int vcpus) {
-        checkShape(cmdline, memoryMiB, vcpus);
-        return bootVmlinux(name, kvm, Vmlinux.extract(bzImage), cmdline, memoryMiB, vcpus);
+        return boot(name, kvm, bzImage, LinuxBootConfig.of(cmdline, memoryMiB, vcpus));
+    }
+
+    /** Boots the kernel in {@code bzImage} with everything in {@code config}. */
+    public static LinuxVm boot(String name, Kvm kvm, byte[] bzImage, LinuxBootConfig config) {
+        checkShape(config);
+        return bootVmlinux(name, kvm, Vmlinux.extract(bzImage), config);
     }
 
     /** Boots a vmlinux ELF with a PVH note (what {@link #boot} extracts from a bzImage). */
     public static LinuxVm bootVmlinux(String name, Kvm kvm, byte[] elf, String cmdline, int memoryMiB, int vcpus) {
-        byte[] cmd = checkShape(cmdline, memoryMiB, vcpus);
-        long memoryBytes = (long) memoryMiB << 20;
+        return bootVmlinux(name, kvm, elf, LinuxBootConfig.of(cmdline, memoryMiB, vcpus));
+    }
+
+    /** Boots a vmlinux ELF with a PVH note with everything in {@code config}. */
+    public static LinuxVm bootVmlinux(String name, Kvm kvm, byte[] elf, LinuxBootConfig config) {
+        byte[] cmd = checkShape(config);
+        String cmdline = new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII);
+        long memoryBytes = (long) config.memoryMiB() << 20;
         PvhKernel kernel = PvhKernel.parse(elf);
+        byte[] initramfs = config.initramfs();
+        // Placed before any resource exists, so an initramfs that does not fit costs nothing.
+        long initrd = initramfs == null ? 0
+                : InitrdPlacement.place(initramfs.length, kernel.end(), Math.min(memoryBytes, GuestLayout.MMIO_BASE));
         MemoryMapping ram;
         try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
             ram = file.mapShared();
@@ -73,19 +94,34 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram));
         try {
             kernel.load(vm.memory, elf);
-            E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE);
-            AcpiLayout acpi = AcpiTables.build(vcpus, List.of(), LinuxLayout.ACPI);
+            E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
+            AcpiLayout acpi = AcpiTables.build(config.vcpus(), List.of(), LinuxLayout.ACPI);
             vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
             vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
             byte[] memmap = PvhStartInfo.memmap(e820);
             vm.memory.write(LinuxLayout.MEMMAP, memmap, 0, memmap.length);
-            byte[] startInfo = PvhStartInfo.build(LinuxLayout.CMDLINE, acpi.rsdpAddress(), LinuxLayout.MEMMAP, e820);
+            List<PvhStartInfo.Module> modules = List.of();
+            if (initramfs != null) {
+                vm.memory.write(initrd, initramfs, 0, initramfs.length);
+                modules = List.of(new PvhStartInfo.Module(initrd, initramfs.length, 0));
+            }
+            byte[] modlist = PvhStartInfo.modlist(modules);
+            vm.memory.write(LinuxLayout.MODLIST, modlist, 0, modlist.length);
+            byte[] startInfo = PvhStartInfo.build(LinuxLayout.CMDLINE, acpi.rsdpAddress(), LinuxLayout.MEMMAP, e820,
+                    modules.isEmpty() ? 0 : LinuxLayout.MODLIST, modules.size());
             vm.memory.write(LinuxLayout.START_INFO, startInfo, 0, startInfo.length);
+            if (config.identity() != null) {
+                byte[] seed = new byte[IdentityPage.SEED_BYTES];
+                new SecureRandom().nextBytes(seed);
+                IdentityPage.write(vm.memory, LinuxLayout.IDENTITY_PAGE, config.identity(), 1, seed,
+                        java.time.Instant.now().toEpochMilli() * 1_000_000L);
+            }
             PvhBoot.writeGdt(vm.memory);
             VcpuFd fd = vm.vcpu.fd();
             fd.setCpuid(LinuxCpuid.forGuest(kvm.supportedCpuidEntries()));
             PvhBoot.setRegisters(fd, kernel.pvhEntry(), LinuxLayout.START_INFO);
-            vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end());
+            vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end(), cmdline, LinuxLayout.IDENTITY_PAGE,
+                    initrd, initramfs == null ? 0 : initramfs.length);
             vm.vcpu.start("vcpu-linux-" + name, false);
             return vm;
         } catch (RuntimeException e) {
@@ -94,8 +130,13 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         }
     }
 
-    /** Checks what can be checked before any work; returns the command line as the kernel reads it. */
-    private static byte[] checkShape(String cmdline, int memoryMiB, int vcpus) {
+    /**
+     * Checks what can be checked before any work; returns the command line as the kernel reads it,
+     * with the identity page's address appended.
+     */
+    private static byte[] checkShape(LinuxBootConfig config) {
+        int vcpus = config.vcpus();
+        int memoryMiB = config.memoryMiB();
         if (vcpus != 1) {
             throw invalid("a Linux guest has 1 vCPU for now (application processor start-up is not wired), asked for " + vcpus);
         }
@@ -103,9 +144,16 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             throw invalid("a Linux guest needs " + MIN_MEMORY_MIB + ".." + (GuestLayout.MMIO_BASE >> 20)
                     + " MiB of RAM (RAM above the MMIO hole is not wired), asked for " + memoryMiB);
         }
-        byte[] cmd = BootParams.commandLine(cmdline);
+        if (config.cmdline() == null) {
+            throw invalid("no command line (give an empty one for none)");
+        }
+        if (config.initramfs() != null && config.initramfs().length == 0) {
+            throw invalid("the initramfs is empty (give none instead)");
+        }
+        byte[] cmd = BootParams.commandLine(IdentityArgument.append(config.cmdline(), LinuxLayout.IDENTITY_PAGE));
         if (cmd.length > LinuxLayout.CMDLINE_MAX) {
-            throw invalid("the command line is " + (cmd.length - 1) + " bytes, at most " + (LinuxLayout.CMDLINE_MAX - 1));
+            throw invalid("the command line with " + IdentityArgument.format(LinuxLayout.IDENTITY_PAGE) + " appended is "
+                    + (cmd.length - 1) + " bytes, at most " + (LinuxLayout.CMDLINE_MAX - 1));
         }
         return cmd;
     }
@@ -114,9 +162,19 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return name;
     }
 
-    /** What the guest was given: e820 map, ACPI tables, entry. */
+    /** What the guest was given: e820 map, ACPI tables, entry, command line, initramfs, identity page. */
     public LinuxBootLayout layout() {
         return layout;
+    }
+
+    /** Guest-physical address of the identity page, for whoever rewrites it (a clone's new identity). */
+    public long identityPageAddress() {
+        return LinuxLayout.IDENTITY_PAGE;
+    }
+
+    /** The guest's RAM, to rewrite the identity page (IdentityPage.write with {@link #identityPageAddress()}). */
+    public GuestMemory memory() {
+        return memory;
     }
 
     /** Linux thread ids of the VM's vCPU threads (one today); empty once the VM stopped. */

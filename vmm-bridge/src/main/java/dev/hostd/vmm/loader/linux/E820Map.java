@@ -31,6 +31,19 @@ public record E820Map(List<Entry> entries) {
 
     /** The map of a guest with {@code ramSize} bytes of RAM and an MMIO hole from {@code mmioHoleStart} to 4 GiB. */
     public static E820Map forGuest(long ramSize, long mmioHoleStart) {
+        return forGuest(ramSize, mmioHoleStart, LOW_RAM_END);
+    }
+
+    /**
+     * As {@link #forGuest(long, long)}, but low RAM ends at {@code lowRamEnd} (page-aligned, at most
+     * 640 KiB) and the rest up to 1 MiB is reserved: one entry, as Linux would merge two adjacent
+     * reserved ones (LinuxLayout.IDENTITY_PAGE lives there).
+     */
+    public static E820Map forGuest(long ramSize, long mmioHoleStart, long lowRamEnd) {
+        if (lowRamEnd <= 0 || lowRamEnd > LOW_RAM_END || (lowRamEnd & 0xFFF) != 0) {
+            throw new VmmException(VmmException.Kind.INVALID_INPUT, "build e820 map",
+                    "low RAM end 0x" + Long.toHexString(lowRamEnd) + " is not a page boundary in (0, 640 KiB]");
+        }
         if (ramSize <= HIGH_RAM_START) {
             throw new VmmException(VmmException.Kind.INVALID_INPUT, "build e820 map",
                     "guest RAM of " + ramSize + " bytes is not above 1 MiB: a Linux guest needs RAM above 1 MiB");
@@ -40,8 +53,8 @@ public record E820Map(List<Entry> entries) {
                     "MMIO hole start 0x" + Long.toHexString(mmioHoleStart) + " is not between 1 MiB and 4 GiB");
         }
         List<Entry> entries = new ArrayList<>();
-        entries.add(new Entry(0, LOW_RAM_END, ZeroPage.E820_RAM));
-        entries.add(new Entry(LOW_RAM_END, HIGH_RAM_START - LOW_RAM_END, ZeroPage.E820_RESERVED));
+        entries.add(new Entry(0, lowRamEnd, ZeroPage.E820_RAM));
+        entries.add(new Entry(lowRamEnd, HIGH_RAM_START - lowRamEnd, ZeroPage.E820_RESERVED));
         long belowHole = Math.min(ramSize, mmioHoleStart);
         entries.add(new Entry(HIGH_RAM_START, belowHole - HIGH_RAM_START, ZeroPage.E820_RAM));
         if (ramSize > mmioHoleStart) {

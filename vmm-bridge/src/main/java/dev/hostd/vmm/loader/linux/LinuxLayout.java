@@ -15,11 +15,28 @@ public final class LinuxLayout {
     public static final long MEMMAP = 0x6040;
     /** Room for the memory map: up to 128 entries of 24 bytes, to 0x6C40. */
     public static final int MAX_MEMMAP_ENTRIES = 128;
+    /** The PVH module list (one hvm_modlist_entry per module, 32 bytes each), right after a full memory map. */
+    public static final long MODLIST = 0x6C40;
+    /** Room for the module list: up to 4 entries, to 0x6CC0. */
+    public static final int MAX_MODULES = 4;
     /** The NUL-terminated command line, up to {@link #CMDLINE_MAX} bytes with the NUL. */
     public static final long CMDLINE = 0x20000;
     public static final int CMDLINE_MAX = 2048;
     /** The ACPI tables, RSDP first, in the BIOS area the e820 map reserves. */
     public static final long ACPI = AcpiTables.BIOS_AREA;
+    /**
+     * The identity page (docs/guest-abi.md) of a Linux guest: the last page below 640 KiB, which the
+     * memory map reserves (with the BIOS area above it, as a PC's EBDA), so the agent may mmap it from
+     * /dev/mem and the kernel never hands it out. Named on the command line as {@code hostd.identity=}.
+     */
+    public static final long IDENTITY_PAGE = 0x9F000;
+    /** Low RAM ends where the identity page starts; reserved from there to 1 MiB. */
+    public static final long LOW_RAM_END = IDENTITY_PAGE;
+    /**
+     * Highest address the initramfs may reach: the boot protocol's initrd_addr_max default (and
+     * Debian's value). PVH has no such field; the VMM keeps to it anyway.
+     */
+    public static final long INITRD_ADDR_MAX = 0x7FFF_FFFFL;
 
     private LinuxLayout() {}
 }
