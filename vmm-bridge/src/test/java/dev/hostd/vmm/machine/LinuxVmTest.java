@@ -5,12 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -85,7 +91,8 @@ class LinuxVmTest {
     void aPvhGuestStartsWithStartInfoInEbxAndWritesToTheConsole() throws Exception {
         byte[] elf = build(PVH_GUEST);
         try (LinuxVm vm = LinuxVm.bootVmlinux("tiny", kvm, elf, "hello pvh", 64, 1)) {
-            String expected = "P3Ahello pvh\n"; // 3 e820 entries for 64 MiB: low RAM, BIOS area, RAM from 1 MiB
+            // 3 e820 entries for 64 MiB: low RAM, identity page + BIOS area, RAM from 1 MiB; the VMM's parameter appended
+            String expected = "P3Ahello pvh hostd.identity=0x9f000\n";
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!vm.console().text().contains("\n") && System.nanoTime() < deadline && !vm.stopped().isDone()) {
                 Thread.sleep(20);
@@ -95,6 +102,167 @@ class LinuxVmTest {
             assertEquals(0xE0000, vm.layout().acpi().rsdpAddress());
             assertTrue(!vm.stopped().isDone(), "port 0x510 did not park or fail the vCPU; it halts with interrupts off");
         }
+    }
+
+    /**
+     * 32-bit PVH code that prints what hvm_start_info says about modules and memory: 'M', nr_modules,
+     * then for the first module " <paddr>+<size> " (8 hex digits each) and its first 4 bytes, then
+     * each memory map entry as " <addr>+<size>:<type>", then " " and the command line.
+     */
+    private static final String MODULE_GUEST = """
+            .text
+            .code32
+            .globl _start
+            _start:
+            pvh_entry:
+                cmpl $0x336ec578, (%ebx)
+                jne fail
+                mov $0x10000, %esp
+                mov $0x3f8, %dx
+                mov $'M', %al
+                out %al, %dx
+                mov 12(%ebx), %eax
+                add $'0', %al
+                out %al, %dx
+                cmpl $0, 12(%ebx)
+                je 1f
+                mov 16(%ebx), %esi
+                mov $' ', %al
+                out %al, %dx
+                mov (%esi), %eax
+                call hex8
+                mov $'+', %al
+                out %al, %dx
+                mov 8(%esi), %eax
+                call hex8
+                mov $' ', %al
+                out %al, %dx
+                mov (%esi), %ebp
+                mov $4, %ecx
+            7:  mov (%ebp), %al
+                out %al, %dx
+                inc %ebp
+                dec %ecx
+                jnz 7b
+            1:  mov 40(%ebx), %esi
+                mov 48(%ebx), %ebp
+            8:  mov $' ', %al
+                out %al, %dx
+                mov (%esi), %eax
+                call hex8
+                mov $'+', %al
+                out %al, %dx
+                mov 8(%esi), %eax
+                call hex8
+                mov $':', %al
+                out %al, %dx
+                mov 16(%esi), %eax
+                add $'0', %al
+                out %al, %dx
+                add $24, %esi
+                dec %ebp
+                jnz 8b
+                mov $' ', %al
+                out %al, %dx
+                mov 24(%ebx), %esi
+            2:  lodsb
+                test %al, %al
+                jz 3f
+                out %al, %dx
+                jmp 2b
+            3:  mov $'\n', %al
+                out %al, %dx
+            4:  cli
+                hlt
+                jmp 4b
+            fail:
+                mov $0x3f8, %dx
+                mov $'F', %al
+                out %al, %dx
+                jmp 4b
+            /* %eax as 8 lowercase hex digits to port %dx; clobbers %eax, %ecx, %edi */
+            hex8:
+                mov %eax, %edi
+                mov $8, %ecx
+            5:  rol $4, %edi
+                mov %edi, %eax
+                and $0xf, %eax
+                cmp $10, %al
+                jb 6f
+                add $('a' - 10 - '0'), %al
+            6:  add $'0', %al
+                out %al, %dx
+                dec %ecx
+                jnz 5b
+                ret
+            .section .note.Xen,"a",@note
+            .balign 4
+            .long 4, 4, 18
+            .asciz "Xen"
+            .long pvh_entry
+            """;
+
+    private static final Pattern ENTRY = Pattern.compile(" ([0-9a-f]{8})\\+([0-9a-f]{8}):(\\d)");
+
+    @Test
+    void theInitramfsIsTheFirstModuleAndTheIdentityPageIsReservedWhereTheCommandLineSays() throws Exception {
+        byte[] elf = build(MODULE_GUEST);
+        byte[] initramfs = "HRAM, then 5000 bytes".getBytes(StandardCharsets.US_ASCII);
+        initramfs = Arrays.copyOf(initramfs, 5000);
+        Identity identity = new Identity(Identity.parseMac("02:00:00:00:00:07"), Identity.parseIpv4("198.18.0.7"), 24,
+                Identity.parseIpv4("198.18.0.1"), "linux-test", "sbx-1", "tenant-1");
+        LinuxBootConfig config = LinuxBootConfig.of("modules", 64, 1).withInitramfs(initramfs).withIdentity(identity);
+        try (LinuxVm vm = LinuxVm.bootVmlinux("modules", kvm, elf, config)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!vm.console().text().contains("\n") && System.nanoTime() < deadline && !vm.stopped().isDone()) {
+                Thread.sleep(20);
+            }
+            String out = vm.console().text();
+            LinuxBootLayout layout = vm.layout();
+            assertEquals(0, layout.initrdAddress() % 4096, "page-aligned: " + layout);
+            assertTrue(layout.initrdAddress() >= layout.kernelEnd(), "above the kernel: " + layout);
+            assertTrue(layout.initrdAddress() + 5000 <= 64L << 20, "inside RAM: " + layout);
+            assertEquals(5000, layout.initrdSize());
+            assertTrue(out.startsWith(String.format("M1 %08x+%08x HRAM ", layout.initrdAddress(), 5000)),
+                    "one module, where the layout says, holding our bytes: " + out);
+            assertTrue(out.endsWith(" modules hostd.identity=0x9f000\n"), out);
+
+            long identityAt = Long.parseLong(out.substring(out.indexOf("hostd.identity=0x") + 17, out.length() - 1), 16);
+            assertEquals(vm.identityPageAddress(), identityAt);
+            Matcher m = ENTRY.matcher(out);
+            List<String> reservedHolding = new java.util.ArrayList<>();
+            int entries = 0;
+            while (m.find()) {
+                entries++;
+                long addr = Long.parseLong(m.group(1), 16), size = Long.parseLong(m.group(2), 16);
+                if (identityAt >= addr && identityAt + 4096 <= addr + size) {
+                    reservedHolding.add(m.group(3));
+                }
+            }
+            assertEquals(3, entries, out);
+            assertEquals(List.of("2"), reservedHolding, "the identity page lies in one reserved (2) memmap entry: " + out);
+            assertEquals(IdentityPage.MAGIC, vm.memory().readU32(identityAt), "the VMM wrote the identity page there");
+            assertEquals(1, IdentityPage.generation(vm.memory(), identityAt));
+        }
+    }
+
+    @Test
+    void anInitramfsThatDoesNotFitOrAConflictingIdentityParameterIsRefused() throws Exception {
+        byte[] elf = build(MODULE_GUEST);
+        VmmException big = assertThrows(VmmException.class,
+                () -> LinuxVm.bootVmlinux("big", kvm, elf, LinuxBootConfig.of("", 64, 1).withInitramfs(new byte[64 << 20])));
+        assertEquals(VmmException.Kind.INVALID_INPUT, big.kind());
+        assertTrue(big.getMessage().contains("initramfs of 67108864 bytes does not fit"), big.getMessage());
+        VmmException empty = assertThrows(VmmException.class,
+                () -> LinuxVm.bootVmlinux("empty", kvm, elf, LinuxBootConfig.of("", 64, 1).withInitramfs(new byte[0])));
+        assertTrue(empty.getMessage().contains("initramfs is empty"), empty.getMessage());
+        VmmException other = assertThrows(VmmException.class,
+                () -> LinuxVm.bootVmlinux("other", kvm, elf, LinuxBootConfig.of("hostd.identity=0x5000", 64, 1)));
+        assertEquals(VmmException.Kind.INVALID_INPUT, other.kind());
+        assertTrue(other.getMessage().contains("sets 'hostd.identity=0x5000'"), other.getMessage());
+        VmmException missing = assertThrows(VmmException.class,
+                () -> LinuxBootConfig.of("", 64, 1).withInitramfs(dir.resolve("no-such.cpio")));
+        assertTrue(missing.getMessage().contains("no-such.cpio"), missing.getMessage());
     }
 
     @BeforeAll
@@ -113,6 +281,7 @@ class LinuxVmTest {
         refused(new byte[4096], "console=ttyS0", 32, 1, "64..3328 MiB");
         refused(new byte[4096], "console=ttyS0", 4096, 1, "RAM above the MMIO hole is not wired");
         refused(new byte[4096], "x".repeat(2048), 128, 1, "at most 2047");
+        refused(new byte[4096], "x".repeat(2025), 128, 1, "with hostd.identity=0x9f000 appended is 2048 bytes");
         refused(new byte[4096], "caf\u00e9", 128, 1, "ASCII");
         refused(new byte[4096], "console=ttyS0", 128, 1, "not a Linux bzImage");
     }

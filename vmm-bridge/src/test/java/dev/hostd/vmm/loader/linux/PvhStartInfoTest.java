@@ -51,6 +51,52 @@ class PvhStartInfoTest {
     }
 
     @Test
+    void modulesAreNamedInStartInfoAndListedAsModlistEntries() {
+        E820Map map = E820Map.forGuest(128L << 20, 0xD000_0000L, LinuxLayout.LOW_RAM_END);
+        byte[] info = PvhStartInfo.build(0x20000, 0xE0000, 0x6040, map, LinuxLayout.MODLIST, 1);
+        ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(1, b.getInt(12), "nr_modules");
+        assertEquals(0x6C40, b.getLong(16), "modlist_paddr");
+        assertEquals(0x20000, b.getLong(24), "cmdline_paddr unchanged");
+
+        byte[] list = PvhStartInfo.modlist(List.of(new PvhStartInfo.Module(0x7CB2000, 0x34D123, 0)));
+        assertEquals(32, list.length, "sizeof(struct hvm_modlist_entry)");
+        ByteBuffer m = ByteBuffer.wrap(list).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(0x7CB2000, m.getLong(0), "paddr");
+        assertEquals(0x34D123, m.getLong(8), "size");
+        assertEquals(0, m.getLong(16), "cmdline_paddr");
+        assertEquals(0, m.getLong(24), "reserved");
+        assertEquals(0, PvhStartInfo.modlist(List.of()).length);
+        assertTrue(LinuxLayout.MODLIST >= LinuxLayout.MEMMAP + (long) LinuxLayout.MAX_MEMMAP_ENTRIES * 24,
+                "the module list starts after a full memory map");
+        assertTrue(LinuxLayout.MODLIST + (long) LinuxLayout.MAX_MODULES * 32 <= LinuxLayout.CMDLINE);
+    }
+
+    @Test
+    void theLinuxMapReservesTheIdentityPageWithTheBiosArea() {
+        E820Map map = E820Map.forGuest(128L << 20, 0xD000_0000L, LinuxLayout.LOW_RAM_END);
+        assertEquals(List.of(new E820Map.Entry(0, 0x9F000, 1), new E820Map.Entry(0x9F000, 0x61000, 2),
+                new E820Map.Entry(0x100000, (128L << 20) - 0x100000, 1)), map.entries());
+        assertEquals(0x9F000, LinuxLayout.IDENTITY_PAGE);
+        assertTrue(LinuxLayout.IDENTITY_PAGE + 4096 <= LinuxLayout.ACPI, "clear of the ACPI tables");
+        assertThrows(VmmException.class, () -> E820Map.forGuest(128L << 20, 0xD000_0000L, 0x9F800));
+        assertThrows(VmmException.class, () -> E820Map.forGuest(128L << 20, 0xD000_0000L, 0xA1000));
+    }
+
+    @Test
+    void badModulesAreRefused() {
+        E820Map map = E820Map.forGuest(128L << 20, 0xD000_0000L);
+        VmmException e = assertThrows(VmmException.class, () -> PvhStartInfo.build(0x20000, 0xE0000, 0x6040, map, 0, 1));
+        assertTrue(e.getMessage().contains("1 modules at 0x0"), e.getMessage());
+        assertThrows(VmmException.class, () -> PvhStartInfo.build(0x20000, 0xE0000, 0x6040, map, 0x6C40, 0));
+        VmmException zero = assertThrows(VmmException.class, () -> PvhStartInfo.modlist(List.of(new PvhStartInfo.Module(0x7000000, 0, 0))));
+        assertTrue(zero.getMessage().contains("non-zero size"), zero.getMessage());
+        PvhStartInfo.Module one = new PvhStartInfo.Module(0x7000000, 1, 0);
+        VmmException many = assertThrows(VmmException.class, () -> PvhStartInfo.modlist(List.of(one, one, one, one, one)));
+        assertTrue(many.getMessage().contains("5 modules, at most 4"), many.getMessage());
+    }
+
+    @Test
     void badInputIsRefused() {
         E820Map map = E820Map.forGuest(256L << 20, 0xD000_0000L);
         VmmException e = assertThrows(VmmException.class, () -> PvhStartInfo.build(0, 0xE0000, 0x6040, map));
