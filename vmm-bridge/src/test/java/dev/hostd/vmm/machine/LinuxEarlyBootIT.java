@@ -9,6 +9,8 @@ import dev.hostd.vmm.acpi.AcpiLayout;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.loader.linux.E820Map;
 import dev.hostd.vmm.loader.linux.ZeroPage;
+import dev.hostd.vmm.loader.linux.LinuxLayout;
+import dev.hostd.vmm.testing.GuestInitramfs;
 import dev.hostd.vmm.testing.GuestKernel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +25,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Debian's stock cloud kernel, booted by our VMM through PVH, gets far enough to print the memory
- * map we gave it and the ACPI tables it found where we put them. On PVM hosts (host-facts.md) every
+ * map we gave it (with the identity page's reserved range), the command line with
+ * {@code hostd.identity=}, the initramfs (the project's own, as the first PVH module) where we put it, and the ACPI
+ * tables it found where we put them. On PVM hosts (host-facts.md) every
  * kernel instruction is emulated, so this is as far as a test can wait for; where VMX/SVM exist it
  * takes a fraction of a second. The wait is a hang guard only; the time taken is printed, not asserted.
  */
@@ -43,6 +47,8 @@ class LinuxEarlyBootIT {
 
     private static final Pattern E820_LINE = Pattern.compile("BIOS-e820: \\[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\\] (\\S+)");
     /** "ACPI: FACP 0x00000000000E0070 000114 (v06 HOSTD  HOSTDVM  ..." and "ACPI: RSDP 0x00000000000E0000 000024 (v02 HOSTD )". */
+    /** reserve_initrd() in setup_arch: "RAMDISK: [mem 0x07cb2000-0x07ffffff]", the end rounded up to a page, minus 1. */
+    private static final Pattern RAMDISK_LINE = Pattern.compile("RAMDISK: \\[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\\]");
     private static final Pattern ACPI_LINE = Pattern.compile("ACPI: (RSDP|XSDT|FACP|DSDT|APIC) 0x([0-9A-F]+) ([0-9A-F]+) \\(v(\\d+) (\\S+)");
 
     @Test
@@ -51,7 +57,9 @@ class LinuxEarlyBootIT {
         assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
         Path vmlinuz = GuestKernel.vmlinuz();
         byte[] bzImage = Files.readAllBytes(vmlinuz);
-        try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.boot("early", kvm, bzImage, CMDLINE, MEMORY_MIB, 1)) {
+        Path initramfs = GuestInitramfs.path();
+        LinuxBootConfig config = LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1).withInitramfs(initramfs);
+        try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.boot("early", kvm, bzImage, config)) {
             long started = System.nanoTime();
             double cpuBefore = cpuSeconds(vm.vcpuThreadIds()); // vCPU threads are pooled: count from here
             long[] firstOutput = {0};
@@ -60,9 +68,14 @@ class LinuxEarlyBootIT {
                     + " vCPU thread on CPU %.1f s%n", vmlinuz.getFileName(), (firstOutput[0] - started) / 1e9,
                     (System.nanoTime() - started) / 1e9, cpuSeconds(vm.vcpuThreadIds()) - cpuBefore);
 
-            assertTrue(console.contains("Command line: " + CMDLINE), "the kernel read our command line:\n" + console);
-            assertE820MatchesWhatWeGave(console, vm.layout().e820());
-            assertAcpiTablesAreOurs(console, vm.layout().acpi());
+            LinuxBootLayout layout = vm.layout();
+            assertEquals(CMDLINE + " hostd.identity=0x9f000", layout.cmdline());
+            assertTrue(console.contains("Command line: " + layout.cmdline() + "\n"),
+                    "the kernel read our command line with the identity page's address:\n" + console);
+            assertE820MatchesWhatWeGave(console, layout.e820());
+            assertIdentityPageIsReserved(console, layout.identityPage());
+            assertRamdiskIsOurs(console, layout, Files.size(initramfs));
+            assertAcpiTablesAreOurs(console, layout.acpi());
         }
     }
 
@@ -126,6 +139,32 @@ class LinuxEarlyBootIT {
             expected.add(String.format("%016x-%016x %s", e.address(), e.end() - 1, type));
         }
         assertEquals(expected, printed, "BIOS-e820 lines, in order, against the map in hvm_start_info");
+    }
+
+    /** The page hostd.identity= names lies in a range the kernel printed as reserved (so /dev/mem lets the agent map it). */
+    private static void assertIdentityPageIsReserved(String console, long page) {
+        assertEquals(LinuxLayout.IDENTITY_PAGE, page);
+        Matcher m = E820_LINE.matcher(console);
+        List<String> holding = new ArrayList<>();
+        while (m.find()) {
+            if (Long.parseLong(m.group(1), 16) <= page && page + 4095 <= Long.parseLong(m.group(2), 16)) {
+                holding.add(m.group(0));
+            }
+        }
+        assertEquals(List.of("BIOS-e820: [mem 0x000000000009f000-0x00000000000fffff] reserved"), holding,
+                "the identity page at 0x" + Long.toHexString(page) + " in one reserved e820 range");
+    }
+
+    /** The kernel took the first PVH module as its initrd, at our address and size, before looking for ACPI tables. */
+    private static void assertRamdiskIsOurs(String console, LinuxBootLayout layout, long fileSize) {
+        Matcher m = RAMDISK_LINE.matcher(console);
+        assertTrue(m.find(), "no RAMDISK line before the ACPI table lines:\n" + console);
+        assertEquals(fileSize, layout.initrdSize());
+        long pageEnd = (layout.initrdAddress() + layout.initrdSize() + 4095) & -4096L;
+        assertEquals(String.format("%08x-%08x", layout.initrdAddress(), pageEnd - 1), m.group(1) + "-" + m.group(2),
+                "RAMDISK line against where LinuxVm put the initramfs");
+        assertTrue(m.start() < console.indexOf("ACPI: RSDP"), "setup_arch reserves the initrd before it reads the ACPI tables");
+        assertTrue(!m.find(), "one RAMDISK line");
     }
 
     private static void assertAcpiTablesAreOurs(String console, AcpiLayout acpi) {
