@@ -70,7 +70,8 @@ class LinuxEarlyBootIT {
 
             LinuxBootLayout layout = vm.layout();
             assertEquals(CMDLINE + " hostd.identity=0x9f000", layout.cmdline());
-            assertTrue(console.contains("Command line: " + layout.cmdline() + "\n"),
+            // the whole line: the serial console ends lines with CR LF
+            assertTrue(Pattern.compile("Command line: " + Pattern.quote(layout.cmdline()) + "\r?\n").matcher(console).find(),
                     "the kernel read our command line with the identity page's address:\n" + console);
             assertE820MatchesWhatWeGave(console, layout.e820());
             assertIdentityPageIsReserved(console, layout.identityPage());
