@@ -30,7 +30,7 @@ static int parse_hex(const char *s, const char *end, uint64_t *out) {
 
 int idpage_parse_cmdline(const char *cmdline, size_t len, uint64_t *addr, const char **why) {
     const size_t keylen = sizeof IDPAGE_CMDLINE_KEY - 1;
-    uint64_t found = IDENTITY_ADDR;
+    uint64_t found = LINUX_IDENTITY_ADDR;
     size_t i = 0;
     while (i < len) {
         while (i < len && (cmdline[i] == ' ' || cmdline[i] == '\t' || cmdline[i] == '\n'))

@@ -1,6 +1,6 @@
 /* Finding and mapping the identity page. In a VM it is guest-physical memory, read through
  * /dev/mem at the address the kernel command line gives (`hostd.identity=0x...`, default
- * IDENTITY_ADDR); on the host (tests) it is an ordinary file. Either way the mapping is shared,
+ * LINUX_IDENTITY_ADDR); on the host (tests) it is an ordinary file. Either way the mapping is shared,
  * so a clone's new page is seen without remapping. mmap, not read(): with CONFIG_STRICT_DEVMEM,
  * read() of /dev/mem shows e820 RAM below 1 MiB as zeros, while mmap of the low 1 MiB is allowed
  * (for the BIOS area); RAM above 1 MiB is refused either way (mmap fails with EPERM). */
@@ -12,8 +12,11 @@
 #include "abi.h"
 
 #define IDPAGE_CMDLINE_KEY "hostd.identity="
+/* Where hostd's LinuxVm puts the page (LinuxLayout.IDENTITY_PAGE, e820-reserved); it always passes
+ * the key too, so the default only matters to a loader that does not. */
+#define LINUX_IDENTITY_ADDR 0x9F000ull
 
-/* The identity page address from a kernel command line: IDENTITY_ADDR when the key is absent.
+/* The identity page address from a kernel command line: LINUX_IDENTITY_ADDR when the key is absent.
  * Returns 0 and sets *addr, or -1 (with *why) if the value is not a hex number "0x..." that leaves
  * the whole page below 4 GiB. A later occurrence overrides an earlier one, as for the kernel's own
  * parameters. `cmdline` need not be NUL-terminated: len bytes are read. */

@@ -129,12 +129,12 @@ static void cmdline_bad(const char *line) {
 }
 
 static void test_cmdline(void) {
-    cmdline_ok("", IDENTITY_ADDR);
-    cmdline_ok("console=ttyS0 quiet\n", IDENTITY_ADDR);
+    cmdline_ok("", LINUX_IDENTITY_ADDR);
+    cmdline_ok("console=ttyS0 quiet\n", LINUX_IDENTITY_ADDR);
     cmdline_ok("console=ttyS0 hostd.identity=0x9f000 quiet\n", 0x9f000);
     cmdline_ok("hostd.identity=0X9F000", 0x9f000);
     cmdline_ok("hostd.identity=0x1000 hostd.identity=0x2000", 0x2000);
-    cmdline_ok("xhostd.identity=0x1000", IDENTITY_ADDR); /* another parameter */
+    cmdline_ok("xhostd.identity=0x1000", LINUX_IDENTITY_ADDR); /* another parameter */
     cmdline_ok("hostd.identity=0xFFFFFEF0", 0xFFFFFEF0); /* the page ends exactly at 4 GiB */
     cmdline_bad("hostd.identity=");
     cmdline_bad("hostd.identity=0x");
@@ -147,8 +147,8 @@ static void test_cmdline(void) {
     const char buf[] = "hostd.identity=0x3000";
     uint64_t a = 0;
     const char *why;
-    CHECK(idpage_parse_cmdline(buf, 14, &a, &why) == 0 && a == IDENTITY_ADDR, "length respected");
-    CHECK(idpage_parse_cmdline("a\0hostd.identity=0x3000", 23, &a, &why) == 0 && a == IDENTITY_ADDR, "NUL ends");
+    CHECK(idpage_parse_cmdline(buf, 14, &a, &why) == 0 && a == LINUX_IDENTITY_ADDR, "length respected");
+    CHECK(idpage_parse_cmdline("a\0hostd.identity=0x3000", 23, &a, &why) == 0 && a == LINUX_IDENTITY_ADDR, "NUL ends");
 }
 
 /* ---------------- identity page through a file mapping ---------------- */
