@@ -35,6 +35,12 @@ final class ImageReport {
                 json.put(k + "traced_mb", round(r.tracedBytes() / 1e6));
                 json.put(k + "nydus_blob_mb", round(r.nydusBlobBytes() / 1e6));
             }
+            if (r.conversion() != null) {
+                json.put(k + "convert_s", round(r.conversion().seconds()));
+                json.put(k + "bootstrap_kb", round(r.conversion().bootstrapBytes() / 1e3));
+                json.put(k + "lazy_pages_4k_mb", round(r.conversion().read4kBytes() / 1e6));
+                json.put(k + "lazy_pages_64k_mb", round(r.conversion().read64kBytes() / 1e6));
+            }
         }
         if (codecs != null) {
             json.put("codec_sample_mb", round(codecs.bytes() / 1e6));
@@ -70,6 +76,19 @@ final class ImageReport {
                     r.prefetchBytesRead() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.prefetchBytesRead() / 1e6),
                     r.tracedBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.tracedBytes() / 1e6),
                     r.nydusBlobBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.nydusBlobBytes() / 1e6)));
+        }
+        if (runs.stream().anyMatch(r -> r.conversion() != null)) {
+            b.append('\n');
+            b.append("| image | chunk KiB | LZ4 level | convert s | bootstrap KB | lazy start's FUSE reads at 4 KiB / 64 KiB granularity MB | touched MB (trace, whole chunks) |\n");
+            b.append("|---|---|---|---|---|---|---|\n");
+            for (ImageRun r : runs) {
+                ImageRun.Conversion v = r.conversion();
+                if (v != null) {
+                    b.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %.0f | %.1f / %.1f | %.1f |%n", r.image(), v.chunkKib(),
+                            v.lz4Level() == 0 ? "0 (fast)" : v.lz4Level() + " (HC)", v.seconds(), v.bootstrapBytes() / 1e3,
+                            v.read4kBytes() / 1e6, v.read64kBytes() / 1e6, r.tracedBytes() / 1e6));
+                }
+            }
         }
         if (c != null) {
             b.append('\n');
