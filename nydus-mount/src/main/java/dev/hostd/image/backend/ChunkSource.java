@@ -51,6 +51,11 @@ public final class ChunkSource implements AutoCloseable {
     private final java.util.Set<Integer> warming = ConcurrentHashMap.newKeySet();
     /** Chunks a trace prefetch will bring; each leaves the set once fetched. */
     private final java.util.Set<Integer> planned = ConcurrentHashMap.newKeySet();
+    /**
+     * A trace prefetch is running: read-ahead is off, since the trace says what this start reads
+     * and a guess past it is bytes the link carries instead of traced ones.
+     */
+    private volatile boolean prefetching;
     private final java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "image-readahead");
         t.setDaemon(true);
@@ -112,7 +117,7 @@ public final class ChunkSource implements AutoCloseable {
      * kernel's reads of this one. Uses the prefetch permits when it must fetch.
      */
     public void readAhead(int index) {
-        if (closed || planned.contains(index) || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
+        if (closed || prefetching || planned.contains(index) || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
             return;
         }
         try {
@@ -133,10 +138,12 @@ public final class ChunkSource implements AutoCloseable {
         for (int c : chunks) {
             planned.add(c);
         }
+        prefetching = chunks.length > 0;
     }
 
-    /** Withdraws every announced chunk not fetched yet (the prefetch stopped). */
+    /** Withdraws every announced chunk not fetched yet (the prefetch stopped); read-ahead resumes. */
     public void forgetExpected() {
+        prefetching = false;
         planned.clear();
     }
 
@@ -249,8 +256,9 @@ public final class ChunkSource implements AutoCloseable {
         List<CompletableFuture<byte[]>> futures = new ArrayList<>(List.of(firstFuture));
         int[] order = byOffset[head.blob()];
         long end = head.end();
-        // A traced chunk takes only traced neighbours: the others were not read by the last start.
-        boolean traced = planned.contains(first);
+        // While a trace prefetch runs, a fetch takes only traced neighbours: the others were not read
+        // by the last start, and on a bandwidth-bound link a guess delays the bytes the trace names.
+        boolean traced = prefetching || planned.contains(first);
         for (int k = positionInBlob[first] + 1; k < order.length; k++) {
             ChunkInfo next = chunks.get(order[k]);
             if (next.offset() != end || next.end() - head.offset() > (prefetch ? policy.prefetchMergeBytes() : policy.mergeBytes())
