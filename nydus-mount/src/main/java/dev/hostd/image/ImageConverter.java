@@ -13,9 +13,9 @@ import java.util.List;
  * plus one new blob of the chunks not already known, in {@code <blobDir>/sha256/<hex>}.
  */
 public final class ImageConverter {
-    public static final int DEFAULT_CHUNK_SIZE = 1 << 20;
+    public static final int DEFAULT_CHUNK_SIZE = 128 << 10;
     /** 0: LZ4's fast compressor; 3..12: LZ4HC at that level (same format, smaller, slower to convert). */
-    public static final int DEFAULT_LZ4_LEVEL = 0;
+    public static final int DEFAULT_LZ4_LEVEL = 3;
 
     /**
      * @param chunkSize maximum chunk size, a power of two in [4 KiB, 16 MiB]

@@ -20,7 +20,7 @@ import java.nio.file.Path;
 public record MountOptions(Path cacheDir, long cacheMaxBytes, long memoryBytes, FetchPolicy fetch, boolean recordTrace,
                            boolean prefetch, int prefetchThreads, int cacheSeconds, boolean logReads) {
     public static MountOptions defaults() {
-        return new MountOptions(null, 10L << 30, 64L << 20, FetchPolicy.defaults(), false, true, 2, 3600, false);
+        return new MountOptions(null, 10L << 30, 64L << 20, FetchPolicy.defaults(), false, true, 4, 3600, false);
     }
 
     public MountOptions withCache(Path dir, long maxBytes) {
