@@ -373,8 +373,14 @@ public final class ChunkSource implements AutoCloseable {
                 fail(e);
                 throw e;
             }
+            if (done < group.size() && closed) {
+                // Unmounting cuts fetches off on purpose: not a backend failure worth an ERROR line.
+                ImageException e = new ImageException("fetch " + blob, "EIO", "the image is being unmounted");
+                fail(e);
+                throw e;
+            }
             if (done < group.size()) {
-                String why = last == null ? "unmounting" : last.toString();
+                String why = last == null ? "no attempt made" : last.toString();
                 ChunkInfo first = bootstrap.chunks().get(group.get(done));
                 LOG.log(System.Logger.Level.ERROR, "fetch of " + (end - first.offset()) + " bytes at " + first.offset() + " of "
                         + blob + " from " + backend.describe() + " failed after " + attempts + " attempts: " + why);
