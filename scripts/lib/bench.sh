@@ -4,8 +4,11 @@
 run_bench() {
   local main=$1 cp
   shift
-  ./mvnw -q -B -DskipTests -pl integration-tests -am install
-  cp=$(./mvnw -q -B -pl integration-tests dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+  # One reactor builds and resolves: the project's own modules come from this checkout's target/
+  # jars, never from whatever another checkout last installed in ~/.m2.
+  ./mvnw -q -B -DskipTests -pl integration-tests -am package dependency:build-classpath \
+    '-Dmdep.outputFile=${project.build.directory}/bench.classpath' >/dev/null
+  cp=$(cat integration-tests/target/bench.classpath)
   ulimit -n "$(ulimit -Hn)"
   exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xms1g -Xmx1g -XX:+AlwaysPreTouch \
     -Dhostd.probe="${HOSTD_PROBE:-../shared/probes/kvm-clone-probe.c}" "$@" \

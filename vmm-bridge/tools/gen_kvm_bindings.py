@@ -56,6 +56,8 @@ STRUCTS = [
                          ("flags", "u32"), ("smi", "u8", 4), ("triple_fault", "u8"), ("reserved", "u8", 26), ("exception_has_payload", "u8"),
                          ("exception_payload", "u64")]),
     ("kvm_mp_state", [("mp_state", "u32")]),
+    ("kvm_irqfd", [("fd", "u32"), ("gsi", "u32"), ("flags", "u32"), ("resamplefd", "u32"), ("pad", "u8", 16)]),
+    ("kvm_ioeventfd", [("datamatch", "u64"), ("addr", "u64"), ("len", "u32"), ("fd", "u32"), ("flags", "u32"), ("pad", "u8", 36)]),
 ]
 BY_NAME = dict(STRUCTS)
 # C names of the helper structs that are anonymous inside struct kvm_run.

@@ -23,6 +23,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,6 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 120, unit = TimeUnit.SECONDS) // hang guard only
 class SandboxCgroupIT {
     static final Duration WAIT = Duration.ofSeconds(20);
+    /** The guest spins this long (its own clock); the share is measured over {@link #WINDOW_MS} inside it. */
+    static final int SPIN_MS = 6_000, WINDOW_MS = 3_000;
+    static CgroupDetection.Found found;
     @TempDir
     static Path root;
     static Kvm kvm;
@@ -50,7 +56,7 @@ class SandboxCgroupIT {
     @BeforeAll
     static void setUp() {
         assumeTrue(Files.exists(Path.of("/dev/kvm")), "no /dev/kvm");
-        CgroupDetection.Found found = CgroupDetection.scan();
+        found = CgroupDetection.scan();
         assumeTrue(found.v1HasCpu() || found.v2Mount() != null, "no cgroup hierarchy with the cpu controller");
         container = TestThreads.random();
         pool = new CgroupPool(CgroupDetection.open(found, container), 2, 8);
@@ -89,17 +95,36 @@ class SandboxCgroupIT {
     }
 
     @Test
-    void aSpinningGuestLimitedTo20PercentOfACpuGets20Percent() {
+    void aSpinningGuestLimitedTo20PercentOfACpuGets20Percent() throws Exception {
         SandboxCgroup cg = pool.lease("spin", CpuLimits.percentOfCpu(20, 100));
-        try (cg; Sandbox sandbox = cloner.clone(template, identity(), cg)) {
+        FirstClaim.onCpu(found, container); // a loaded host must not starve the group below its quota
+        try (cg; Sandbox sandbox = cloner.clone(template, identity(), cg); ExecutorService caller = Executors.newSingleThreadExecutor()) {
             int tid = sandbox.vcpuThreadIds()[0];
             assertTrue(TestThreads.in(tid, cg.procPath()), "vCPU thread " + tid + ": " + TestThreads.cgroupLines(tid));
-            long u0 = cg.cpuUsageNanos(), t0 = System.nanoTime();
-            InvokeResult r = sandbox.invoke("spin", u32(3_000), Duration.ofSeconds(30));
-            long used = cg.cpuUsageNanos() - u0, elapsed = System.nanoTime() - t0;
-            assertTrue(r.ok(), r.statusName());
-            assertEquals(0.20, (double) used / elapsed, 0.05, "CPU share of the guest over its 3 s spin ("
-                    + used / 1_000_000 + " ms of CPU in " + elapsed / 1_000_000 + " ms)");
+            // The share is measured over a window inside the guest's spin, so the guest wants the CPU during all of
+            // it: neither the request and answer around the spin nor a late wake-up of this thread counts. A window
+            // that did not end before the spin did (this thread stalled for seconds) proves nothing: spin again.
+            String measured = null;
+            for (int attempt = 0; attempt < 3 && measured == null; attempt++) {
+                long idleUsage = cg.cpuUsageNanos();
+                Future<InvokeResult> spin = caller.submit(() -> sandbox.invoke("spin", u32(SPIN_MS), Duration.ofSeconds(60)));
+                // The spin has begun once the group used a whole period's quota (20 ms): an idle guest uses next to nothing.
+                assertTrue(TestThreads.eventually(() -> cg.cpuUsageNanos() - idleUsage >= 20_000_000L || spin.isDone(), 30),
+                        "the guest started spinning");
+                long u0 = cg.cpuUsageNanos(), t0 = System.nanoTime();
+                Thread.sleep(WINDOW_MS);
+                long used = cg.cpuUsageNanos() - u0, elapsed = System.nanoTime() - t0;
+                boolean inside = !spin.isDone();
+                InvokeResult r = spin.get(60, TimeUnit.SECONDS);
+                assertTrue(r.ok(), r.statusName());
+                if (inside) {
+                    measured = String.format("CPU share of the spinning guest: %d ms of CPU in %d ms = %.3f", used / 1_000_000,
+                            elapsed / 1_000_000, (double) used / elapsed);
+                    System.out.println(measured);
+                    assertEquals(0.20, (double) used / elapsed, 0.05, measured);
+                }
+            }
+            assertNotNull(measured, "no measuring window ended inside a " + SPIN_MS + " ms spin in 3 attempts");
             long privateBytes = sandbox.privateMemoryBytes();
             assertTrue(privateBytes > 0 && privateBytes < (1 << 20), "private memory of an idle test guest: " + privateBytes);
         }

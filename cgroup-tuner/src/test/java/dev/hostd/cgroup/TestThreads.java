@@ -123,14 +123,20 @@ final class TestThreads {
         return "hostd-it-" + Long.toHexString(System.nanoTime() & 0xffffffL);
     }
 
-    /** Waits up to 5 s for a condition that another thread makes true (a hang guard, not a timing assertion). */
+    /** Waits up to 20 s for a condition that another thread makes true (a hang guard, not a timing assertion). */
     static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        for (int i = 0; i < 500; i++) {
-            if (condition.getAsBoolean()) {
-                return true;
+        return eventually(condition, 20);
+    }
+
+    /** Waits up to {@code seconds} for a condition that another thread makes true (a hang guard, not a timing assertion). */
+    static boolean eventually(BooleanSupplier condition, int seconds) throws InterruptedException {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - end > 0) {
+                return condition.getAsBoolean();
             }
-            Thread.sleep(10);
+            Thread.sleep(5);
         }
-        return condition.getAsBoolean();
+        return true;
     }
 }

@@ -73,7 +73,7 @@ class HostctlTest {
     }
 
     Result hostctl(String... args) {
-        List<String> all = new ArrayList<>(List.of("--socket", daemon.socket().toString(), "--timeout", "10"));
+        List<String> all = new ArrayList<>(List.of("--socket", daemon.socket().toString(), "--timeout", "60")); // a hang guard: a loaded host may be slow to answer
         all.addAll(List.of(args));
         return hostctlRaw(all.toArray(String[]::new));
     }

@@ -34,7 +34,7 @@ class TenantCommandsTest {
     }
 
     HostctlTest.Result hostctl(String... args) {
-        List<String> all = new ArrayList<>(List.of("--socket", daemon.socket().toString(), "--timeout", "10"));
+        List<String> all = new ArrayList<>(List.of("--socket", daemon.socket().toString(), "--timeout", "60")); // a hang guard: a loaded host may be slow to answer
         all.addAll(List.of(args));
         return HostctlTest.hostctlRaw(all.toArray(String[]::new));
     }

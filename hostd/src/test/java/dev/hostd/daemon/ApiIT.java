@@ -67,6 +67,9 @@ class ApiIT {
         p.put("hostd.limits.max-payload-bytes", MAX_PAYLOAD);
         p.put("hostd.warmup-clones", 2);
         p.put("hostd.shutdown-grace", "2s");
+        // Past the 60 s spin of aSlowInvokeBlocksNoOtherSandboxAndDeleteEndsIt: that invoke may end only by the delete,
+        // however long the other sandbox's operations take on a loaded host (not by the 30 s default timing out).
+        p.put("hostd.invoke-timeout", "5m");
         return p;
     }
 

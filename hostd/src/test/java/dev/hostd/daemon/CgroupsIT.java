@@ -97,7 +97,10 @@ class CgroupsIT {
                 assertTrue(bad.json().get("detail").asText().startsWith("limits.cpuPercent must be 1..100"), bad::toString);
                 assertEquals(404, client.get("/v1/sandboxes/cg4").status());
 
-                // CPU time and private memory as the guest works.
+                // CPU time and private memory as the guest works. The spin runs on the guest's clock, so on a loaded host
+                // its vCPU thread could get next to no CPU in those 50 ms: the test's container takes first claim on
+                // the CPU (the largest cpu.shares) so that the group gets its quota.
+                Files.writeString(containerDir.resolve("cpu.shares"), "262144");
                 assertEquals("OK", invoke(client, "cg2", "spin", 50).get("statusName").asText());
                 JsonNode got = client.get("/v1/sandboxes/cg2").json().get("resources");
                 // 50 ms of wall time under a 20 ms per 100 ms quota: the thread ran for up to 20 ms of it.

@@ -97,12 +97,14 @@ class ChunkSourceTest {
         TestBackend backend = new TestBackend(blobs, 0);
         backend.gate = new CountDownLatch(1);
         int chunk = image.node(image.lookup("/usr/bin/tool")).chunks()[0];
-        try (ChunkSource source = source(backend, null); ExecutorService pool = Executors.newFixedThreadPool(8)) {
+        Blocked.Recording readers = new Blocked.Recording();
+        try (ChunkSource source = source(backend, null); ExecutorService pool = Executors.newFixedThreadPool(8, readers)) {
             List<Future<byte[]>> reads = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 reads.add(pool.submit(() -> source.chunk(chunk)));
             }
-            Thread.sleep(200); // let every reader reach the in-flight fetch
+            // Every reader parked: one at the gate with the fetch, the others (if the fetch is shared) on it.
+            Blocked.awaitParked(readers.threads, 8);
             backend.gate.countDown();
             for (Future<byte[]> f : reads) {
                 assertEquals(Digest.sha256(f.get()), image.chunks().get(chunk).digest());

@@ -139,8 +139,8 @@ class PrefetcherTest {
             // ... and happens again once the prefetch is over.
             source.forgetExpected();
             source.readAhead(big[5]);
-            for (int i = 0; i < 1000 && !source.cached(big[5]); i++) {
-                Thread.sleep(10);
+            for (long end = System.nanoTime() + 20_000_000_000L; !source.cached(big[5]) && System.nanoTime() - end < 0; ) {
+                Thread.sleep(5); // a hang guard for the read-ahead thread
             }
             assertTrue(source.cached(big[5]));
             assertEquals(2, backend.requests.get());
@@ -181,14 +181,15 @@ class PrefetcherTest {
     void aForegroundReadJoinsTheRunningPrefetch() throws Exception {
         TestBackend backend = new TestBackend(blobs, 0);
         backend.gate = new CountDownLatch(1);
-        try (ChunkSource source = source(backend); ExecutorService pool = Executors.newSingleThreadExecutor();
+        Blocked.Recording reader = new Blocked.Recording();
+        try (ChunkSource source = source(backend); ExecutorService pool = Executors.newSingleThreadExecutor(reader);
              Prefetcher p = new Prefetcher(source, new Trace(image.digest(), new int[]{big[0], big[1]}), 2)) {
-            for (int i = 0; i < 1000 && backend.requests.get() == 0; i++) {
-                Thread.sleep(10);
+            for (long end = System.nanoTime() + 20_000_000_000L; backend.requests.get() == 0 && System.nanoTime() - end < 0; ) {
+                Thread.sleep(5); // a hang guard
             }
             assertEquals(1, backend.requests.get(), "the prefetch request is waiting at the gate");
             Future<byte[]> read = pool.submit(() -> source.chunk(big[1]));
-            Thread.sleep(200); // let the reader reach the in-flight fetch
+            Blocked.awaitParked(reader.threads, 1); // on the prefetch's in-flight chunk (or, if it missed it, at the gate)
             backend.gate.countDown();
             assertEquals(info(big[1]).digest(), Digest.sha256(read.get()));
             assertTrue(p.awaitDone(30_000));

@@ -39,7 +39,7 @@ class StaleMountIT {
             assertTrue(line != null, "the child mounted the image");
             assertEquals("overwritten\n", Files.readString(mp.resolve("etc/hostname")));
             child.destroyForcibly(); // SIGKILL: no shutdown hook, no unmount
-            child.waitFor(10, TimeUnit.SECONDS);
+            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the killed child exited"); // only then is its FUSE connection gone
             assertTrue(Mounts.isStale(mp), "stat gives ENOTCONN");
 
             try (ImageMount m = ImageMount.mount(new ImageSource.Local(image, null), mp, MountOptions.defaults())) {

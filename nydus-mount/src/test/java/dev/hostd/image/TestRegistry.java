@@ -82,7 +82,8 @@ final class TestRegistry implements AutoCloseable {
         process = new ProcessBuilder("ip", "netns", "exec", ns, "docker-registry", "serve", config.toString())
                 .redirectErrorStream(true).redirectOutput(root.resolve("registry.log").toFile()).start();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        for (int i = 0; i < 200; i++) {
+        long end = System.nanoTime() + 60_000_000_000L; // a hang guard: a loaded host can take seconds to start it
+        while (System.nanoTime() - end < 0) {
             try {
                 HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(uri() + "/v2/")).build(),
                         HttpResponse.BodyHandlers.discarding());
@@ -97,7 +98,7 @@ final class TestRegistry implements AutoCloseable {
             }
             Thread.sleep(50);
         }
-        throw new IOException("docker-registry did not answer within 10 s");
+        throw new IOException("docker-registry did not answer within 60 s");
     }
 
     void stop() throws InterruptedException {

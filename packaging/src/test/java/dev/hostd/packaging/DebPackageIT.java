@@ -268,8 +268,11 @@ class DebPackageIT {
         if (!cgroups) {
             System.err.println("DebPackageIT: no writable cgroup hierarchy here: the daemon runs with hostd.cgroups.enabled=false");
         }
+        // Its own state dir too: the packaged /var/lib/hostd may hold another run's tenant networks (a reused machine)
+        // or be locked by another hostd on this host.
         env.put("HOSTD_JAVA_OPTS", "-Dhostd.socket.path=" + socket + " -Dhostd.templates.root=" + templates
-                + " -Dhostd.cgroups.container=" + container + (cgroups ? "" : " -Dhostd.cgroups.enabled=false"));
+                + " -Dhostd.state-dir=" + work.resolve("state") + " -Dhostd.cgroups.container=" + container
+                + (cgroups ? "" : " -Dhostd.cgroups.enabled=false"));
         ProcessBuilder pb = new ProcessBuilder(root.resolve("usr/bin/hostd").toString())
                 .redirectErrorStream(true)
                 .redirectOutput(work.resolve("hostd.log").toFile());

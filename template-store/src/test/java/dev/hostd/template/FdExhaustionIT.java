@@ -84,7 +84,7 @@ class FdExhaustionIT {
                 // Nothing of the failed clone remains.
                 assertEquals(fdsBefore, openFds(original[0]), "open fds after the failed clone (headroom " + headroom + ")");
                 assertEquals(mappingsBefore, TestFiles.mappingsOf(memoryFile), "mappings of the template memory (headroom " + headroom + ")");
-                assertEquals(vcpusBefore, TestFiles.threadsNamed("vcpu-sbx-"), "vCPU threads (headroom " + headroom + ")");
+                assertEquals(vcpusBefore, TestFiles.awaitThreadsNamed("vcpu-sbx-", vcpusBefore), "vCPU threads (headroom " + headroom + ")");
                 assertEquals(liveBefore, witness.cloner.liveCount(), "identity released (headroom " + headroom + ")");
                 // Everything made before still answers.
                 witness.assertAnswers();

@@ -25,7 +25,24 @@ record ProcessResources(int fds, int kvmFds, int mappings, int vcpuMappings, int
         List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
         int vcpuMaps = (int) maps.stream().filter(l -> l.contains("kvm-vcpu")).count();
         int templateMaps = (int) maps.stream().filter(l -> l.contains(templateDir.toString())).count();
-        int vcpuThreads = (int) Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("vcpu-") && !t.getName().startsWith("vcpu-pool-") && !t.getName().equals("vcpu-spawner")).count();
-        return new ProcessResources(fds, kvmFds, maps.size(), vcpuMaps, templateMaps, vcpuThreads);
+        return new ProcessResources(fds, kvmFds, maps.size(), vcpuMaps, templateMaps, vcpuThreadsNow());
+    }
+
+    private static int vcpuThreadsNow() {
+        return (int) Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("vcpu-") && !t.getName().startsWith("vcpu-pool-") && !t.getName().equals("vcpu-spawner")).count();
+    }
+
+    /**
+     * Threads running a vCPU, once that count is {@code expected} or after a 20 s hang guard. A pooled
+     * thread takes its pool name back just after it has told the closing sandbox its VM stopped, so
+     * right after a close it can still carry the sandbox's name for a moment.
+     */
+    static int awaitVcpuThreads(int expected) throws InterruptedException {
+        long end = System.nanoTime() + 20_000_000_000L;
+        int n;
+        while ((n = vcpuThreadsNow()) != expected && System.nanoTime() - end < 0) {
+            Thread.sleep(5);
+        }
+        return n;
     }
 }

@@ -83,6 +83,19 @@ final class TestFiles {
         }
     }
 
+    /**
+     * Live threads whose name contains {@code part}, once that count is {@code expected} or after a
+     * 20 s hang guard: a pooled vCPU thread takes its pool name back just after its VM stopped.
+     */
+    static long awaitThreadsNamed(String part, long expected) throws InterruptedException {
+        long end = System.nanoTime() + 20_000_000_000L;
+        long n;
+        while ((n = threadsNamed(part)) != expected && System.nanoTime() - end < 0) {
+            Thread.sleep(5);
+        }
+        return n;
+    }
+
     /** Live vCPU threads whose name contains {@code part}. */
     static long threadsNamed(String part) {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && t.getName().contains(part)).count();

@@ -1,9 +1,12 @@
 package dev.hostd.vmm.kvm;
 
+import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.internal.linux.Libc;
 import dev.hostd.vmm.internal.linux.kvm_clock_data;
 import dev.hostd.vmm.internal.linux.kvm_h;
+import dev.hostd.vmm.internal.linux.kvm_ioeventfd;
 import dev.hostd.vmm.internal.linux.kvm_irqchip;
+import dev.hostd.vmm.internal.linux.kvm_irqfd;
 import dev.hostd.vmm.internal.linux.kvm_pit_config;
 import dev.hostd.vmm.internal.linux.kvm_pit_state2;
 import dev.hostd.vmm.internal.linux.kvm_userspace_memory_region;
@@ -49,6 +52,58 @@ public final class VmFd extends FileDescriptor {
             MemorySegment config = arena.allocate(kvm_pit_config.LAYOUT);
             kvm_pit_config.flags(config, kvm_h.KVM_PIT_SPEAKER_DUMMY);
             Libc.ioctl(fd(), kvm_h.KVM_CREATE_PIT2, config, "KVM_CREATE_PIT2");
+        }
+    }
+
+    /**
+     * KVM injects {@code gsi} (edge: raise then lower) whenever {@code event} is signalled, with no
+     * vCPU exit or ioctl; needs the in-kernel irqchip. An eventfd serves one GSI at a time.
+     */
+    public void assignIrqfd(EventFd event, int gsi) {
+        irqfd(event, gsi, 0, "KVM_IRQFD");
+    }
+
+    public void deassignIrqfd(EventFd event, int gsi) {
+        irqfd(event, gsi, kvm_h.KVM_IRQFD_FLAG_DEASSIGN, "KVM_IRQFD (deassign)");
+    }
+
+    private void irqfd(EventFd event, int gsi, int flags, String operation) {
+        if (gsi < 0) {
+            throw new VmmException(VmmException.Kind.INVALID_INPUT, operation, "GSI " + gsi + " is negative");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment irqfd = arena.allocate(kvm_irqfd.LAYOUT);
+            kvm_irqfd.fd(irqfd, event.fd());
+            kvm_irqfd.gsi(irqfd, gsi);
+            kvm_irqfd.flags(irqfd, flags);
+            Libc.ioctl(fd(), kvm_h.KVM_IRQFD, irqfd, operation);
+        }
+    }
+
+    /**
+     * A guest write of {@code length} bytes (1, 2, 4 or 8) to guest-physical {@code address} signals
+     * {@code event} inside KVM instead of exiting to the VMM, whatever the value written: the
+     * queue-notify path of a device served by its own thread.
+     */
+    public void assignIoeventfd(EventFd event, long address, int length) {
+        ioeventfd(event, address, length, 0, "KVM_IOEVENTFD");
+    }
+
+    public void deassignIoeventfd(EventFd event, long address, int length) {
+        ioeventfd(event, address, length, kvm_h.KVM_IOEVENTFD_FLAG_DEASSIGN, "KVM_IOEVENTFD (deassign)");
+    }
+
+    private void ioeventfd(EventFd event, long address, int length, int flags, String operation) {
+        if (length != 1 && length != 2 && length != 4 && length != 8) {
+            throw new VmmException(VmmException.Kind.INVALID_INPUT, operation, "length " + length + " is not 1, 2, 4 or 8 bytes");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ioeventfd = arena.allocate(kvm_ioeventfd.LAYOUT);
+            kvm_ioeventfd.addr(ioeventfd, address);
+            kvm_ioeventfd.len(ioeventfd, length);
+            kvm_ioeventfd.fd(ioeventfd, event.fd());
+            kvm_ioeventfd.flags(ioeventfd, flags);
+            Libc.ioctl(fd(), kvm_h.KVM_IOEVENTFD, ioeventfd, operation);
         }
     }
 

@@ -8,6 +8,14 @@ interface ExitContext {
     /** Wait with a time limit: the 32-bit value written is the most microseconds to sleep. */
     int WAIT_TIMED_PORT = 0x512;
 
+    /**
+     * Whether the ports above mean wait/panic. Only for guests written to guest-abi.md; to a Linux
+     * guest 0x510 is just a port (QEMU's fw_cfg, for one), which must not park its vCPU.
+     */
+    default boolean paravirtualPorts() {
+        return true;
+    }
+
     PioBus pio();
 
     MmioBus mmio();

@@ -256,6 +256,11 @@ public final class MicroVm implements AutoCloseable, ExitContext {
         return stopped;
     }
 
+    /** The VM fd, for tests that bind eventfds to a VM before it runs. */
+    VmFd vmFdForTest() {
+        return vmFd;
+    }
+
     /** The vCPU fd, for tests that inspect registers of a paused VM. */
     dev.hostd.vmm.kvm.VcpuFd vcpuForTest() {
         return vcpu.fd();

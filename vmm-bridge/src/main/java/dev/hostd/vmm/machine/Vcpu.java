@@ -235,17 +235,8 @@ final class Vcpu implements Runnable {
         int size = kvm_run_io.size(io);
         boolean out = kvm_run_io.direction(io) == kvm_h.KVM_EXIT_IO_OUT;
         MemorySegment data = run.asSlice(kvm_run_io.data_offset(io), (long) size * kvm_run_io.count(io));
-        if (out && port == ExitContext.WAIT_PORT) {
-            waitForWork(0);
+        if (out && vm.paravirtualPorts() && handleParavirtual(port, data, size)) {
             return;
-        }
-        if (out && port == ExitContext.WAIT_TIMED_PORT) {
-            long micros = Integer.toUnsignedLong(readData(data, 0, size));
-            waitForWork(System.nanoTime() + Math.max(1, micros) * 1000);
-            return;
-        }
-        if (out && port == ExitContext.PANIC_PORT) {
-            throw guestFailure("guest panicked with code " + readData(data, 0, size));
         }
         for (int i = 0; i < kvm_run_io.count(io); i++) {
             if (out) {
@@ -254,6 +245,23 @@ final class Vcpu implements Runnable {
                 writeData(data, i, size, vm.pio().read(port, size));
             }
         }
+    }
+
+    /** The wait and panic ports of guest-abi.md; false for any other port. */
+    private boolean handleParavirtual(int port, MemorySegment data, int size) {
+        if (port == ExitContext.WAIT_PORT) {
+            waitForWork(0);
+            return true;
+        }
+        if (port == ExitContext.WAIT_TIMED_PORT) {
+            long micros = Integer.toUnsignedLong(readData(data, 0, size));
+            waitForWork(System.nanoTime() + Math.max(1, micros) * 1000);
+            return true;
+        }
+        if (port == ExitContext.PANIC_PORT) {
+            throw guestFailure("guest panicked with code " + readData(data, 0, size));
+        }
+        return false;
     }
 
     private void handleMmio(MemorySegment mmio) {

@@ -76,17 +76,28 @@ class MicroVmTest {
     void aSpinningGuestIsPausedByTheKickAndResumes() throws Exception {
         // rbx counts loop iterations; the guest never exits on its own.
         try (MicroVm vm = boot("  xor %rbx, %rbx\n1: inc %rbx\n  jmp 1b")) {
-            vm.resume();
-            Thread.sleep(50);
-            vm.pause();
-            long first = rbx(vm);
-            assertTrue(first > 0, "the guest ran before the pause");
+            long first = runUntilCountPasses(vm, 0);
             assertEquals(first, rbx(vm), "a paused guest does not run");
-            vm.resume();
-            Thread.sleep(50);
-            vm.pause();
-            assertTrue(rbx(vm) > first, "the guest ran again after resume");
+            runUntilCountPasses(vm, first);
         }
+    }
+
+    /**
+     * Resumes and pauses the counting guest until its rbx is past {@code count}: on a loaded host the vCPU
+     * thread may not get a CPU between one resume and the next pause, so a single short run proves nothing.
+     * Returns rbx, read while paused.
+     */
+    private static long runUntilCountPasses(MicroVm vm, long count) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // a hang guard
+        long now;
+        do {
+            vm.resume();
+            Thread.sleep(10);
+            vm.pause();
+            now = rbx(vm);
+        } while (now <= count && System.nanoTime() - end < 0);
+        assertTrue(now > count, "the guest ran after resume: rbx " + now + ", was " + count);
+        return now;
     }
 
     @Test

@@ -29,7 +29,9 @@ public final class KvmLayouts {
             Map.entry("kvm_debugregs", kvm_debugregs.LAYOUT),
             Map.entry("kvm_lapic_state", kvm_lapic_state.LAYOUT),
             Map.entry("kvm_vcpu_events", kvm_vcpu_events.LAYOUT),
-            Map.entry("kvm_mp_state", kvm_mp_state.LAYOUT));
+            Map.entry("kvm_mp_state", kvm_mp_state.LAYOUT),
+            Map.entry("kvm_irqfd", kvm_irqfd.LAYOUT),
+            Map.entry("kvm_ioeventfd", kvm_ioeventfd.LAYOUT));
 
     private KvmLayouts() {}
 }

@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -42,6 +43,8 @@ public final class Libc {
     private static final MethodHandle MEMFD_CREATE = Native.downcallWithErrno("memfd_create", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
     private static final MethodHandle FTRUNCATE = Native.downcallWithErrno("ftruncate", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
     private static final MethodHandle EVENTFD = Native.downcallWithErrno("eventfd", FunctionDescriptor.of(C_INT, C_INT, C_INT));
+    private static final MethodHandle EVENTFD_READ = Native.downcallWithErrno("eventfd_read", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
+    private static final MethodHandle EVENTFD_WRITE = Native.downcallWithErrno("eventfd_write", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
     private static final MethodHandle PTHREAD_SELF = Native.downcall("pthread_self", FunctionDescriptor.of(C_LONG));
     private static final MethodHandle PTHREAD_KILL = Native.downcall("pthread_kill", FunctionDescriptor.of(C_INT, C_LONG, C_INT));
     private static final MethodHandle PTHREAD_SIGMASK = Native.downcall("pthread_sigmask", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
@@ -202,6 +205,45 @@ public final class Libc {
             throw e;
         } catch (Throwable t) {
             throw unexpected("eventfd", t);
+        }
+    }
+
+    /** Adds {@code value} to an eventfd's counter; {@code false} if it would overflow a non-blocking one (EAGAIN). */
+    public static boolean eventfdWrite(int fd, long value) {
+        try {
+            MemorySegment capture = Native.captureBuffer();
+            if ((int) EVENTFD_WRITE.invokeExact(capture, fd, value) == 0) {
+                return true;
+            }
+            int errno = Native.errno(capture);
+            if (errno == Errno.EAGAIN) {
+                return false;
+            }
+            throw VmmException.fromErrno("eventfd_write", errno);
+        } catch (VmmException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("eventfd_write", t);
+        }
+    }
+
+    /** Takes an eventfd's counter (resetting it to 0); 0 if a non-blocking one had nothing (EAGAIN). */
+    public static long eventfdRead(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment capture = Native.captureBuffer();
+            if ((int) EVENTFD_READ.invokeExact(capture, fd, value) == 0) {
+                return value.get(ValueLayout.JAVA_LONG, 0);
+            }
+            int errno = Native.errno(capture);
+            if (errno == Errno.EAGAIN) {
+                return 0;
+            }
+            throw VmmException.fromErrno("eventfd_read", errno);
+        } catch (VmmException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected("eventfd_read", t);
         }
     }
 

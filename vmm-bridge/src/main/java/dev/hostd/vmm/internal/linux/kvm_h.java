@@ -49,7 +49,9 @@ public final class kvm_h {
     public static final long KVM_CREATE_IRQCHIP = io(0x60);
     public static final long KVM_GET_IRQCHIP = iowr(0x62, kvm_irqchip.sizeof());
     public static final long KVM_SET_IRQCHIP = ior(0x63, kvm_irqchip.sizeof());
+    public static final long KVM_IRQFD = iow(0x76, kvm_irqfd.sizeof());
     public static final long KVM_CREATE_PIT2 = iow(0x77, kvm_pit_config.sizeof());
+    public static final long KVM_IOEVENTFD = iow(0x79, kvm_ioeventfd.sizeof());
     public static final long KVM_SET_CLOCK = iow(0x7b, kvm_clock_data.sizeof());
     public static final long KVM_GET_CLOCK = ior(0x7c, kvm_clock_data.sizeof());
     public static final long KVM_GET_PIT2 = ior(0x9f, kvm_pit_state2.sizeof());
@@ -88,7 +90,9 @@ public final class kvm_h {
     // Capabilities
     public static final int KVM_CAP_IRQCHIP = 0, KVM_CAP_USER_MEMORY = 3, KVM_CAP_SET_TSS_ADDR = 4,
             KVM_CAP_EXT_CPUID = 7, KVM_CAP_NR_MEMSLOTS = 10, KVM_CAP_PIT2 = 33, KVM_CAP_XSAVE = 55,
-            KVM_CAP_XCRS = 56, KVM_CAP_IMMEDIATE_EXIT = 136;
+            KVM_CAP_XCRS = 56, KVM_CAP_IMMEDIATE_EXIT = 136, KVM_CAP_IRQFD = 32, KVM_CAP_IOEVENTFD = 36;
+    public static final int KVM_IRQFD_FLAG_DEASSIGN = 1;
+    public static final int KVM_IOEVENTFD_FLAG_DATAMATCH = 1, KVM_IOEVENTFD_FLAG_PIO = 2, KVM_IOEVENTFD_FLAG_DEASSIGN = 4;
 
     // Memory-slot flags and misc
     public static final int KVM_MP_STATE_RUNNABLE = 0;

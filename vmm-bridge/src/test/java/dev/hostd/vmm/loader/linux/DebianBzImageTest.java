@@ -2,9 +2,11 @@ package dev.hostd.vmm.loader.linux;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.hostd.vmm.VmmException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -107,6 +109,56 @@ class DebianBzImageTest {
         assertTrue(entry.getAsLong() >= physStart && entry.getAsLong() < physEnd, "PVH entry 0x"
                 + Long.toHexString(entry.getAsLong()) + " lies in the kernel text [0x" + Long.toHexString(physStart)
                 + ", 0x" + Long.toHexString(physEnd) + ")");
+    }
+
+    /** Our Java extraction gives the same ELF as the lz4 tool, and it loads through PVH at 16 MiB. */
+    @Test
+    void vmlinuxExtractedInJavaIsTheKernelElfWithItsPvhEntry(@TempDir Path dir) throws Exception {
+        byte[] elf = Vmlinux.extract(file);
+        BzImage image = BzImage.parse(file);
+        int end = (int) (image.payloadFileOffset() + image.payloadLength());
+        assertEquals(Integer.toUnsignedLong(ByteBuffer.wrap(file, end - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt()), elf.length,
+                "the size the payload declares");
+        assertArrayEquals(new byte[] {0x7F, 'E', 'L', 'F', 2, 1}, Arrays.copyOf(elf, 6), "ELF64 little-endian");
+        assertEquals(62, ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN).getShort(18), "EM_X86_64");
+        PvhKernel kernel = PvhKernel.parse(elf);
+        assertEquals(PvhNote.find(elf).orElseThrow(), kernel.pvhEntry());
+        assertEquals(0x100_0000, kernel.segments().getFirst().physical(), "CONFIG_PHYSICAL_START: text at 16 MiB");
+        assertTrue(kernel.end() < 128L << 20, "fits a 128 MiB guest: ends at 0x" + Long.toHexString(kernel.end()));
+
+        if (Files.isExecutable(Path.of("/usr/bin/lz4"))) {
+            Path compressed = dir.resolve("payload.lz4");
+            Files.write(compressed, Arrays.copyOfRange(file, (int) image.payloadFileOffset(), end - 4));
+            Process lz4 = new ProcessBuilder("lz4", "-dc", compressed.toString()).redirectOutput(dir.resolve("vmlinux").toFile()).start();
+            assertTrue(lz4.waitFor(120, TimeUnit.SECONDS) && lz4.exitValue() == 0, "lz4 -dc");
+            assertArrayEquals(Files.readAllBytes(dir.resolve("vmlinux")), elf, "the same bytes as lz4 -dc");
+        }
+    }
+
+    @Test
+    void aDamagedPayloadIsRefusedWithTheReason() {
+        BzImage image = BzImage.parse(file);
+        int at = (int) image.payloadFileOffset();
+        int end = (int) (at + image.payloadLength());
+
+        byte[] gzip = file.clone();
+        gzip[at] = 0x1F;
+        gzip[at + 1] = (byte) 0x8B;
+        VmmException e = assertThrows(VmmException.class, () -> Vmlinux.extract(gzip));
+        assertTrue(e.getMessage().contains("the payload is gzip-compressed; only LZ4"), e.getMessage());
+
+        byte[] wrongSize = file.clone();
+        ByteBuffer.wrap(wrongSize).order(ByteOrder.LITTLE_ENDIAN).putInt(end - 4, 1 << 20);
+        e = assertThrows(VmmException.class, () -> Vmlinux.extract(wrongSize));
+        assertTrue(e.getMessage().contains("more than the 1048576 bytes left of the expected 1048576"),
+                "the declared size bounds the output: " + e.getMessage());
+
+        byte[] corrupt = file.clone();
+        for (int i = at + 4 + 4; i < at + 4 + 4 + 64; i++) {
+            corrupt[i] = (byte) 0xFF; // the first block's first sequences: lengths that run past the block
+        }
+        e = assertThrows(VmmException.class, () -> Vmlinux.extract(corrupt));
+        assertTrue(e.getMessage().contains("block 0") && e.getMessage().contains("not a valid LZ4 block"), e.getMessage());
     }
 
     @Test

@@ -1,0 +1,184 @@
+package dev.hostd.vmm.machine;
+
+import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.acpi.AcpiLayout;
+import dev.hostd.vmm.acpi.AcpiTables;
+import dev.hostd.vmm.device.serial.ConsoleLog;
+import dev.hostd.vmm.device.serial.Serial8250;
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.kvm.VcpuFd;
+import dev.hostd.vmm.loader.GuestLayout;
+import dev.hostd.vmm.loader.linux.BootParams;
+import dev.hostd.vmm.loader.linux.E820Map;
+import dev.hostd.vmm.loader.linux.LinuxCpuid;
+import dev.hostd.vmm.loader.linux.LinuxLayout;
+import dev.hostd.vmm.loader.linux.PvhBoot;
+import dev.hostd.vmm.loader.linux.PvhKernel;
+import dev.hostd.vmm.loader.linux.PvhStartInfo;
+import dev.hostd.vmm.loader.linux.Vmlinux;
+import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.memory.MemoryFile;
+import dev.hostd.vmm.memory.MemoryMapping;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A stock Linux kernel booted through PVH (issue 7, early boot): the vmlinux from a bzImage loaded
+ * at its physical addresses, hvm_start_info with our e820 map, command line and RSDP, our ACPI
+ * tables at 0xE0000, KVM's in-kernel irqchip and PIT, and an 8250 at COM1 as the console. No
+ * virtio devices, snapshots or agent yet. Starts running; {@link #close()} releases everything.
+ */
+public final class LinuxVm implements AutoCloseable, ExitContext {
+    /** Linux prints a lot before anyone reads it; keep the whole early log. */
+    static final int CONSOLE_LOG_BYTES = 1 << 20;
+    static final int MIN_MEMORY_MIB = 64;
+
+    private final String name;
+    private final VmShell shell;
+    private final GuestMemory memory;
+    private final PioBus pio = new PioBus();
+    private final MmioBus mmio = new MmioBus();
+    private final Serial8250 serial = new Serial8250(new ConsoleLog(CONSOLE_LOG_BYTES));
+    private final Vcpu vcpu;
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private LinuxBootLayout layout;
+
+    private LinuxVm(String name, VmShell shell) {
+        this.name = name;
+        this.shell = shell;
+        shell.take();
+        this.memory = new GuestMemory(shell.ram().segment());
+        pio.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
+        this.vcpu = new Vcpu(shell.vcpu(), this, stopped::completeExceptionally);
+    }
+
+    /**
+     * Boots the kernel in {@code bzImage} with {@code cmdline}, {@code memoryMiB} of RAM and
+     * {@code vcpus} vCPUs (1 for now: starting application processors is not wired).
+     */
+    public static LinuxVm boot(String name, Kvm kvm, byte[] bzImage, String cmdline, int memoryMiB, int vcpus) {
+        checkShape(cmdline, memoryMiB, vcpus);
+        return bootVmlinux(name, kvm, Vmlinux.extract(bzImage), cmdline, memoryMiB, vcpus);
+    }
+
+    /** Boots a vmlinux ELF with a PVH note (what {@link #boot} extracts from a bzImage). */
+    public static LinuxVm bootVmlinux(String name, Kvm kvm, byte[] elf, String cmdline, int memoryMiB, int vcpus) {
+        byte[] cmd = checkShape(cmdline, memoryMiB, vcpus);
+        long memoryBytes = (long) memoryMiB << 20;
+        PvhKernel kernel = PvhKernel.parse(elf);
+        MemoryMapping ram;
+        try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
+            ram = file.mapShared();
+        }
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram));
+        try {
+            kernel.load(vm.memory, elf);
+            E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE);
+            AcpiLayout acpi = AcpiTables.build(vcpus, List.of(), LinuxLayout.ACPI);
+            vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
+            vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
+            byte[] memmap = PvhStartInfo.memmap(e820);
+            vm.memory.write(LinuxLayout.MEMMAP, memmap, 0, memmap.length);
+            byte[] startInfo = PvhStartInfo.build(LinuxLayout.CMDLINE, acpi.rsdpAddress(), LinuxLayout.MEMMAP, e820);
+            vm.memory.write(LinuxLayout.START_INFO, startInfo, 0, startInfo.length);
+            PvhBoot.writeGdt(vm.memory);
+            VcpuFd fd = vm.vcpu.fd();
+            fd.setCpuid(LinuxCpuid.forGuest(kvm.supportedCpuidEntries()));
+            PvhBoot.setRegisters(fd, kernel.pvhEntry(), LinuxLayout.START_INFO);
+            vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end());
+            vm.vcpu.start("vcpu-linux-" + name, false);
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /** Checks what can be checked before any work; returns the command line as the kernel reads it. */
+    private static byte[] checkShape(String cmdline, int memoryMiB, int vcpus) {
+        if (vcpus != 1) {
+            throw invalid("a Linux guest has 1 vCPU for now (application processor start-up is not wired), asked for " + vcpus);
+        }
+        if (memoryMiB < MIN_MEMORY_MIB || ((long) memoryMiB << 20) > GuestLayout.MMIO_BASE) {
+            throw invalid("a Linux guest needs " + MIN_MEMORY_MIB + ".." + (GuestLayout.MMIO_BASE >> 20)
+                    + " MiB of RAM (RAM above the MMIO hole is not wired), asked for " + memoryMiB);
+        }
+        byte[] cmd = BootParams.commandLine(cmdline);
+        if (cmd.length > LinuxLayout.CMDLINE_MAX) {
+            throw invalid("the command line is " + (cmd.length - 1) + " bytes, at most " + (LinuxLayout.CMDLINE_MAX - 1));
+        }
+        return cmd;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** What the guest was given: e820 map, ACPI tables, entry. */
+    public LinuxBootLayout layout() {
+        return layout;
+    }
+
+    /** Linux thread ids of the VM's vCPU threads (one today); empty once the VM stopped. */
+    public int[] vcpuThreadIds() {
+        int tid = vcpu.threadId();
+        return tid == 0 ? new int[0] : new int[] {tid};
+    }
+
+    public ConsoleLog console() {
+        return serial.log();
+    }
+
+    /** Completes exceptionally, with the reason, if the guest or its vCPU failed (a triple fault, an instruction KVM cannot emulate). */
+    public CompletableFuture<Void> stopped() {
+        return stopped;
+    }
+
+    /** A Linux guest's port I/O all goes to devices; nothing parks or panics the vCPU. */
+    @Override
+    public boolean paravirtualPorts() {
+        return false;
+    }
+
+    @Override
+    public PioBus pio() {
+        return pio;
+    }
+
+    @Override
+    public MmioBus mmio() {
+        return mmio;
+    }
+
+    @Override
+    public boolean serviceDevices() {
+        return false;
+    }
+
+    @Override
+    public String consoleTail() {
+        return serial.log().tail(10);
+    }
+
+    /** Stops the vCPU and releases the vCPU, the VM and the RAM. Idempotent. */
+    @Override
+    public void close() {
+        vcpu.stop();
+        closeQuietly(shell.vcpu());
+        closeQuietly(shell.vm());
+        shell.ram().close();
+        stopped.complete(null);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // best effort during teardown; the first error is what the caller sees
+        }
+    }
+
+    private static VmmException invalid(String message) {
+        return new VmmException(VmmException.Kind.INVALID_INPUT, "boot Linux guest", message);
+    }
+}
