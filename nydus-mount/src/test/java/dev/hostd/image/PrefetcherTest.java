@@ -164,8 +164,8 @@ class PrefetcherTest {
             // A traced neighbour does join: chunk 4 (untraced) fetched with 5 (traced), not 6 and 7.
             assertEquals(info(big[4]).digest(), Digest.sha256(source.chunk(big[4])));
             assertArrayEquals(new long[]{info(big[4]).offset(), 2L * info(big[4]).storedSize()}, backend.ranges.get(1));
-            for (int i = 0; i < 1000 && !source.cached(big[5]); i++) {
-                Thread.sleep(10); // the rest of a response is read on a background thread
+            for (long end = System.nanoTime() + 20_000_000_000L; !source.cached(big[5]) && System.nanoTime() - end < 0; ) {
+                Thread.sleep(5); // a hang guard: the rest of a response is read on a background thread
             }
             assertTrue(source.cached(big[5]));
             assertFalse(source.cached(big[6]));

@@ -125,21 +125,24 @@ class StreamingDeliveryTest {
         StreamBackend backend = new StreamBackend(tmp.resolve("img/blobs"));
         backend.gate = new CountDownLatch(1);
         backend.pauseAfter = info(big[0]).storedSize(); // the response stalls right after chunk 0
-        try (ChunkSource source = source(backend); ExecutorService pool = Executors.newFixedThreadPool(2)) {
-            Future<byte[]> first = pool.submit(() -> source.chunk(big[0]));
-            byte[] data = first.get(10, TimeUnit.SECONDS); // would time out if it waited for the merged 4 MiB
+        Blocked.Recording secondReader = new Blocked.Recording();
+        try (ChunkSource source = source(backend); ExecutorService pool = Executors.newSingleThreadExecutor();
+             ExecutorService second = Executors.newSingleThreadExecutor(secondReader)) {
+            // The stall holds the rest of the response until the gate opens, so this would hang
+            // (20 s guard) if the reader waited for the merged 4 MiB.
+            byte[] data = pool.submit(() -> source.chunk(big[0])).get(20, TimeUnit.SECONDS);
             assertEquals(info(big[0]).digest(), Digest.sha256(data));
             assertEquals(1, backend.ranges.size());
             assertEquals(4L * info(big[0]).storedSize(), backend.ranges.getFirst()[1], "one request merged four chunks");
             assertFalse(source.cached(big[1]), "chunk 1 has not arrived yet");
-            Future<byte[]> second = pool.submit(() -> source.chunk(big[1])); // joins the running fetch
-            Thread.sleep(100);
-            assertFalse(second.isDone());
+            Future<byte[]> next = second.submit(() -> source.chunk(big[1]));
+            Blocked.awaitParked(secondReader.threads, 1); // on the running fetch's future for chunk 1
+            assertFalse(next.isDone());
             backend.gate.countDown();
-            assertEquals(info(big[1]).digest(), Digest.sha256(second.get(10, TimeUnit.SECONDS)));
+            assertEquals(info(big[1]).digest(), Digest.sha256(next.get(20, TimeUnit.SECONDS)));
             assertEquals(1, backend.ranges.size(), "chunk 1 came with the same request");
-            for (int i = 0; i < 1000 && !source.cached(big[3]); i++) {
-                Thread.sleep(10);
+            for (long end = System.nanoTime() + 20_000_000_000L; !source.cached(big[3]) && System.nanoTime() - end < 0; ) {
+                Thread.sleep(5); // a hang guard for the background reader
             }
             assertTrue(source.cached(big[3]));
             assertEquals(4, source.stats().fetchedChunks());
@@ -153,8 +156,8 @@ class StreamingDeliveryTest {
         backend.pauseAfter = info(big[0]).storedSize() + info(big[1]).storedSize() / 2; // dies inside chunk 1
         try (ChunkSource source = source(backend)) {
             assertEquals(info(big[0]).digest(), Digest.sha256(source.chunk(big[0])));
-            for (int i = 0; i < 1000 && !source.cached(big[3]); i++) {
-                Thread.sleep(10); // the rest is read, and retried, on a background thread
+            for (long end = System.nanoTime() + 20_000_000_000L; !source.cached(big[3]) && System.nanoTime() - end < 0; ) {
+                Thread.sleep(5); // a hang guard: the rest is read, and retried, on a background thread
             }
             assertTrue(source.cached(big[1]) && source.cached(big[3]), "the retry brought the rest");
             assertEquals(2, backend.ranges.size());
