@@ -9,6 +9,7 @@ import dev.hostd.image.cache.MemoryCache;
 import dev.hostd.image.format.Bootstrap;
 import dev.hostd.image.fuse.FuseMount;
 import dev.hostd.image.trace.Prefetcher;
+import dev.hostd.image.trace.ReadLog;
 import dev.hostd.image.trace.Trace;
 import dev.hostd.image.trace.TraceRecorder;
 
@@ -29,16 +30,18 @@ public final class ImageMount implements AutoCloseable {
     private final FuseMount fuse;
     private final TraceRecorder recorder;
     private final Prefetcher prefetcher;
+    private final ReadLog readLog;
     private boolean closed;
 
     private ImageMount(Path mountpoint, Path imageDir, ChunkSource source, FuseMount fuse, TraceRecorder recorder,
-                       Prefetcher prefetcher) {
+                       Prefetcher prefetcher, ReadLog readLog) {
         this.mountpoint = mountpoint;
         this.imageDir = imageDir;
         this.source = source;
         this.fuse = fuse;
         this.recorder = recorder;
         this.prefetcher = prefetcher;
+        this.readLog = readLog;
     }
 
     public static ImageMount mount(ImageSource from, Path mountpoint, MountOptions options) {
@@ -67,15 +70,16 @@ public final class ImageMount implements AutoCloseable {
             }
         }
         TraceRecorder recorder = options.recordTrace() ? new TraceRecorder(image.digest()) : null;
+        ReadLog readLog = options.logReads() ? new ReadLog() : null;
         FuseMount fuse;
         try {
-            fuse = FuseMount.mount(source, recorder, mountpoint, options.cacheSeconds());
+            fuse = FuseMount.mount(source, recorder, readLog, mountpoint, options.cacheSeconds());
         } catch (RuntimeException e) {
             source.close();
             throw e;
         }
         Prefetcher prefetcher = trace == null ? null : new Prefetcher(source, trace, options.prefetchThreads());
-        return new ImageMount(mountpoint, imageDir, source, fuse, recorder, prefetcher);
+        return new ImageMount(mountpoint, imageDir, source, fuse, recorder, prefetcher, readLog);
     }
 
     public Path mountpoint() {
@@ -98,6 +102,11 @@ public final class ImageMount implements AutoCloseable {
     /** The prefetcher of this mount, or null when there was no trace or prefetch is off. */
     public Prefetcher prefetcher() {
         return prefetcher;
+    }
+
+    /** Every FUSE read so far, or null unless mounted {@link MountOptions#withReadLog with a read log}. */
+    public ReadLog readLog() {
+        return readLog;
     }
 
     /** Stores the trace recorded so far (also done by close). */

@@ -40,7 +40,7 @@ class ChunkSourceTest {
     @BeforeEach
     void convert() throws IOException {
         SampleImage.write(tmp.resolve("oci"), 0);
-        ImageConverter.Result r = ImageConverter.convert(tmp.resolve("oci"), tmp.resolve("img"), ImageConverter.Options.defaults());
+        ImageConverter.Result r = ImageConverter.convert(tmp.resolve("oci"), tmp.resolve("img"), ImageConverter.Options.defaults().withChunkSize(1 << 20));
         image = r.bootstrap();
         blobs = r.blobDir();
     }

@@ -40,7 +40,7 @@ class PrefetcherTest {
     @BeforeEach
     void convert() throws IOException {
         SampleImage.write(tmp.resolve("oci"), 8);
-        ImageConverter.Result r = ImageConverter.convert(tmp.resolve("oci"), tmp.resolve("img"), ImageConverter.Options.defaults());
+        ImageConverter.Result r = ImageConverter.convert(tmp.resolve("oci"), tmp.resolve("img"), ImageConverter.Options.defaults().withChunkSize(1 << 20));
         image = r.bootstrap();
         blobs = r.blobDir();
         big = image.node(image.lookup("/data/big.bin")).chunks();
@@ -144,6 +144,36 @@ class PrefetcherTest {
             }
             assertTrue(source.cached(big[5]));
             assertEquals(2, backend.requests.get());
+        }
+    }
+
+    @Test
+    void whileAPrefetchRunsAnUntracedReadFetchesNoGuesses() throws Exception {
+        TestBackend backend = new TestBackend(blobs, 0);
+        try (ChunkSource source = new ChunkSource(image, backend, null, new MemoryCache(64 << 20),
+                new FetchPolicy(4, 2, 4 << 20, 4 << 20, 4, Duration.ofMillis(1), Duration.ofMillis(5)))) {
+            source.expect(new int[]{big[0], big[5]}); // as a prefetcher that has not started yet
+            // An untraced chunk comes alone: not merged with the untraced 3 and 4, only a traced neighbour would join.
+            assertEquals(info(big[2]).digest(), Digest.sha256(source.chunk(big[2])));
+            assertEquals(1, backend.requests.get());
+            assertArrayEquals(new long[]{info(big[2]).offset(), info(big[2]).storedSize()}, backend.ranges.getFirst());
+            // Untraced read-ahead is off too while the prefetch runs.
+            source.readAhead(big[3]);
+            Thread.sleep(200); // a read-ahead, had one been queued, would have asked the backend by now
+            assertEquals(1, backend.requests.get(), "no read-ahead while prefetching");
+            // A traced neighbour does join: chunk 4 (untraced) fetched with 5 (traced), not 6 and 7.
+            assertEquals(info(big[4]).digest(), Digest.sha256(source.chunk(big[4])));
+            assertArrayEquals(new long[]{info(big[4]).offset(), 2L * info(big[4]).storedSize()}, backend.ranges.get(1));
+            for (long end = System.nanoTime() + 20_000_000_000L; !source.cached(big[5]) && System.nanoTime() - end < 0; ) {
+                Thread.sleep(5); // a hang guard: the rest of a response is read on a background thread
+            }
+            assertTrue(source.cached(big[5]));
+            assertFalse(source.cached(big[6]));
+            // Once the prefetch is over, a miss merges and reads ahead as usual.
+            source.forgetExpected();
+            source.chunk(big[6]);
+            assertEquals(info(big[6]).offset(), backend.ranges.get(2)[0]);
+            assertTrue(backend.ranges.get(2)[1] >= 2L * info(big[6]).storedSize(), "merged with 7 and what follows it in the blob");
         }
     }
 

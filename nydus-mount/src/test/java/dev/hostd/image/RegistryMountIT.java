@@ -92,7 +92,7 @@ class RegistryMountIT {
             try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
                 byte[] first = new byte[4096];
                 f.readFully(first); // chunk 0 is intact
-                f.seek((1 << 20) + 4096);
+                f.seek(image.chunkSize() + 4096L); // inside chunk 1
                 IOException e = assertThrows(IOException.class, () -> f.readFully(new byte[4096]));
                 assertTrue(e.getMessage().contains("Input/output error"), e.getMessage());
             }

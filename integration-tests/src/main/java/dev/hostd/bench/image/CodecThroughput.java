@@ -18,13 +18,15 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
 
 /**
  * Decompression throughput on one thread, same data both ways: a layer's uncompressed tar as JDK
- * gzip (GZIPInputStream: inflate + CRC32, what a pull pays) and as 1 MiB LZ4 blocks the way
- * nydus-mount stores chunks (fast compressor, safe decompressor, raw when not smaller), with and
+ * gzip (GZIPInputStream: inflate + CRC32, what a pull pays) and as LZ4 blocks the way
+ * nydus-mount stores chunks by default (its default chunk size and LZ4 level, safe decompressor,
+ * raw when not smaller), with and
  * without the SHA-256 check nydus-mount does on each chunk. Best of several passes, in MB/s (10^6)
  * of uncompressed output.
  */
 final class CodecThroughput {
-    static final int CHUNK = 1 << 20;
+    static final int CHUNK = dev.hostd.image.ImageConverter.DEFAULT_CHUNK_SIZE;
+    static final int LEVEL = dev.hostd.image.ImageConverter.DEFAULT_LZ4_LEVEL;
 
     record Result(long bytes, double gzipRatio, double lz4Ratio, double gzipMBps, double lz4MBps, double lz4VerifiedMBps) {
         double speedup() {
@@ -50,7 +52,7 @@ final class CodecThroughput {
         byte[] gzip = gz.toByteArray();
 
         LZ4Factory lz4 = LZ4Factory.fastestInstance();
-        LZ4Compressor compressor = lz4.fastCompressor();
+        LZ4Compressor compressor = LEVEL == 0 ? lz4.fastCompressor() : lz4.highCompressor(LEVEL);
         LZ4SafeDecompressor decompressor = lz4.safeDecompressor();
         List<byte[]> blocks = new ArrayList<>();
         long lz4Bytes = 0;

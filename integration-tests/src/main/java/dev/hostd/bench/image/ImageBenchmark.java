@@ -32,6 +32,8 @@ public final class ImageBenchmark {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("link_mbit", mbit);
         json.put("added_rtt_ms", rttMs);
+        json.put("chunk_kib", Integer.getInteger("bench.chunk-kib", dev.hostd.image.ImageConverter.DEFAULT_CHUNK_SIZE >> 10));
+        json.put("lz4_level", Integer.getInteger("bench.lz4-level", dev.hostd.image.ImageConverter.DEFAULT_LZ4_LEVEL));
         json.put("merge_kib", Integer.getInteger("bench.merge-kib", dev.hostd.image.backend.FetchPolicy.defaults().mergeBytes() >> 10));
         boolean dropped = PageCache.drop();
         json.put("page_cache_dropped", dropped);
@@ -64,18 +66,22 @@ public final class ImageBenchmark {
                 runs.add(runImage(name, cache.resolve(name).toRealPath(), work, shaped, proxy, lazy, prepared.get(name)));
                 System.err.println("done " + name + ": " + runs.getLast());
             }
-            Path biggest = cache.resolve(images.getLast()).toRealPath();
-            OciImage img = OciImage.read(biggest, "latest");
-            OciImage.Blob largestLayer = img.layers().stream().max((a, b) -> Long.compare(a.size(), b.size())).orElseThrow();
-            try {
-                codecs = CodecThroughput.measure(largestLayer.in(biggest), 256 << 20, 5);
-            } catch (Exception | OutOfMemoryError e) {
-                failures.add("codec throughput failed: " + e);
-            }
-            try {
-                reads = ReadFigures.measure(work, biggest, lazy, prepared.get(images.getLast()));
-            } catch (Exception e) {
-                failures.add("read throughput failed: " + e);
+            if (Boolean.getBoolean("bench.starts-only")) { // iterating on the starts: skip the codec and read rows
+                failures.add("codec and read rows skipped (-Dbench.starts-only)");
+            } else {
+                Path biggest = cache.resolve(images.getLast()).toRealPath();
+                OciImage img = OciImage.read(biggest, "latest");
+                OciImage.Blob largestLayer = img.layers().stream().max((a, b) -> Long.compare(a.size(), b.size())).orElseThrow();
+                try {
+                    codecs = CodecThroughput.measure(largestLayer.in(biggest), 256 << 20, 5);
+                } catch (Exception | OutOfMemoryError e) {
+                    failures.add("codec throughput failed: " + e);
+                }
+                try {
+                    reads = ReadFigures.measure(work, biggest, lazy, prepared.get(images.getLast()));
+                } catch (Exception e) {
+                    failures.add("read throughput failed: " + e);
+                }
             }
         } finally {
             Teardown.closeAll();
@@ -108,13 +114,16 @@ public final class ImageBenchmark {
         OciImage image = OciImage.read(layout, "latest");
         if (prepared == null) {
             return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
-                    null, null, null, null, null, null, null, null, out);
+                    null, null, null, null, null, null, null, null, out, null);
         }
         LazyStart first = lazyStart(lazy, prepared, proxy, dir, "lazy", LazyImages.Trace.RECORD);
         LazyStart second = lazyStart(lazy, prepared, proxy, dir, "prefetch", LazyImages.Trace.PREFETCH);
         return new ImageRun(name, pull.bytes(), image.layers().size(), pull.downloadedAtMs(), pull.unpackedAtMs(), fullReady,
                 first.mountMs, first.readyMs, first.bytes, first.tracedBytes, second.mountMs, second.readyMs, second.bytes,
-                prepared.blobBytes(), out);
+                prepared.blobBytes(), out, new ImageRun.Conversion(Integer.getInteger("bench.chunk-kib",
+                dev.hostd.image.ImageConverter.DEFAULT_CHUNK_SIZE >> 10), Integer.getInteger("bench.lz4-level",
+                dev.hostd.image.ImageConverter.DEFAULT_LZ4_LEVEL), prepared.convertSeconds(), prepared.bootstrapBytes(),
+                first.read4k, first.read64k));
     }
 
     /**
@@ -135,7 +144,7 @@ public final class ImageBenchmark {
         }
     }
 
-    private record LazyStart(double mountMs, double readyMs, long bytes, long tracedBytes) {}
+    private record LazyStart(double mountMs, double readyMs, long bytes, long tracedBytes, long read4k, long read64k) {}
 
     /** A lazy start from an empty chunk cache and page cache; bytes = what came through the proxy. */
     private static LazyStart lazyStart(LazyImages lazy, LazyImages.Prepared prepared, DelayProxy proxy, Path dir, String label,
@@ -153,8 +162,10 @@ public final class ImageBenchmark {
             long bytes = proxy.downstreamBytes() - bytes0;
             System.err.printf("%s %s: mounted %.0f ms, ready %.0f ms, %s, %d connections so far%n", dir.getFileName(), label, mounted, ready,
                     m.stats(), proxy.connections());
+            long read4k = m.readBytes(4 << 10);
+            long read64k = m.readBytes(64 << 10);
             Teardown.close(m);
-            return new LazyStart(mounted, ready, bytes, m.tracedBytes());
+            return new LazyStart(mounted, ready, bytes, m.tracedBytes(), read4k, read64k);
         } finally {
             Teardown.close(m);
             Cmd.quietly("rm", "-rf", "--one-file-system", cacheDir.toString());

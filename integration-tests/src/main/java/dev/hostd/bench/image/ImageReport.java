@@ -35,6 +35,12 @@ final class ImageReport {
                 json.put(k + "traced_mb", round(r.tracedBytes() / 1e6));
                 json.put(k + "nydus_blob_mb", round(r.nydusBlobBytes() / 1e6));
             }
+            if (r.conversion() != null) {
+                json.put(k + "convert_s", round(r.conversion().seconds()));
+                json.put(k + "bootstrap_kb", round(r.conversion().bootstrapBytes() / 1e3));
+                json.put(k + "lazy_pages_4k_mb", round(r.conversion().read4kBytes() / 1e6));
+                json.put(k + "lazy_pages_64k_mb", round(r.conversion().read64kBytes() / 1e6));
+            }
         }
         if (codecs != null) {
             json.put("codec_sample_mb", round(codecs.bytes() / 1e6));
@@ -71,12 +77,26 @@ final class ImageReport {
                     r.tracedBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.tracedBytes() / 1e6),
                     r.nydusBlobBytes() == null ? "pending" : String.format(Locale.ROOT, "%.1f", r.nydusBlobBytes() / 1e6)));
         }
+        if (runs.stream().anyMatch(r -> r.conversion() != null)) {
+            b.append('\n');
+            b.append("| image | chunk KiB | LZ4 level | convert s | bootstrap KB | lazy start's FUSE reads at 4 KiB / 64 KiB granularity MB | touched MB (trace, whole chunks) |\n");
+            b.append("|---|---|---|---|---|---|---|\n");
+            for (ImageRun r : runs) {
+                ImageRun.Conversion v = r.conversion();
+                if (v != null) {
+                    b.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %.0f | %.1f / %.1f | %.1f |%n", r.image(), v.chunkKib(),
+                            v.lz4Level() == 0 ? "0 (fast)" : v.lz4Level() + " (HC)", v.seconds(), v.bootstrapBytes() / 1e3,
+                            v.read4kBytes() / 1e6, v.read64kBytes() / 1e6, r.tracedBytes() / 1e6));
+                }
+            }
+        }
         if (c != null) {
             b.append('\n');
             b.append("| decompression, one thread, same data | MB/s of output | compression ratio |\n|---|---|---|\n");
             b.append(String.format(Locale.ROOT, "| JDK gzip (GZIPInputStream), %.0f MB tar | %.0f | %.2f |%n", c.bytes() / 1e6, c.gzipMBps(), c.gzipRatio()));
-            b.append(String.format(Locale.ROOT, "| LZ4 1 MiB blocks (lz4-java safe decompressor) | %.0f (%.1f× gzip) | %.2f |%n", c.lz4MBps(), c.speedup(), c.lz4Ratio()));
-            b.append(String.format(Locale.ROOT, "| LZ4 1 MiB blocks + SHA-256 check per chunk | %.0f | |%n", c.lz4VerifiedMBps()));
+            String blocks = String.format(Locale.ROOT, "LZ4 %d KiB blocks (level %d)", CodecThroughput.CHUNK >> 10, CodecThroughput.LEVEL);
+            b.append(String.format(Locale.ROOT, "| %s, lz4-java safe decompressor | %.0f (%.1f× gzip) | %.2f |%n", blocks, c.lz4MBps(), c.speedup(), c.lz4Ratio()));
+            b.append(String.format(Locale.ROOT, "| %s + SHA-256 check per chunk | %.0f | |%n", blocks, c.lz4VerifiedMBps()));
         }
         if (reads != null) {
             b.append('\n');
@@ -169,11 +189,18 @@ final class ImageReport {
                 least its "lazy read" bytes at the link's rate (12.5 MB/s at 100 Mbit/s).
                 "prefetch-run read" is the same for the lazy + prefetch start: the prefetch fetches
                 exactly the traced chunks (runs of them adjacent in a blob, bridging gaps of at most
-                64 KiB), and read-ahead leaves traced chunks to it.
+                64 KiB), and there is no read-ahead while it runs.
+
+                The second table says how each image was converted (chunk size and LZ4 level:
+                nydus-mount's defaults unless `-Dbench.chunk-kib=N -Dbench.lz4-level=L`, and how
+                long the conversion took on this shared host) and where the lazy start's bytes went:
+                the bytes its FUSE reads covered (the mount's read log) widened to 4 KiB pages and to
+                64 KiB blocks, against the whole chunks its trace names. Those reads include the
+                kernel's read-ahead around each page fault (at most 128 KiB for a FUSE mount).
 
                 The codec rows decompress the same data (the first 256 MiB of the uncompressed tar of
                 the largest layer of the last image) with the JDK's gzip and with lz4-java in the
-                1 MiB blocks nydus-mount stores. The read rows read the largest files of the last
+                blocks nydus-mount stores by default. The read rows read the largest files of the last
                 image (≥ 8 MiB each, up to 512 MB) sequentially through a nydus-mount FUSE mount
                 (local-directory backend, after one read filled its caches) and from the same
                 files unpacked on the local disk.

@@ -8,7 +8,13 @@ record ImageRun(String image, long gzipLayerBytes, int layers,
                 double fullDownloadMs, double fullUnpackMs, double fullReadyMs,
                 Double lazyMountMs, Double lazyReadyMs, Long lazyBytesRead, Long tracedBytes,
                 Double prefetchMountMs, Double prefetchReadyMs, Long prefetchBytesRead,
-                Long nydusBlobBytes, String readyOutput) {
+                Long nydusBlobBytes, String readyOutput, Conversion conversion) {
+
+    /**
+     * How the image was converted and what the lazy start's FUSE reads covered at page (4 KiB) and
+     * 64 KiB granularity, whatever the chunk size: the lower bounds a smaller chunk would approach.
+     */
+    record Conversion(int chunkKib, int lz4Level, double seconds, long bootstrapBytes, long read4kBytes, long read64kBytes) {}
 
     Double lazyRatio() {
         return lazyReadyMs == null ? null : lazyReadyMs / fullReadyMs;

@@ -13,8 +13,8 @@ interface LazyImages {
     /** Converts the layout's "latest" image into {@code out} and pushes it to the registry as repo:latest. */
     Prepared prepare(Path ociLayout, Path out, String registryUrl, String repo) throws Exception;
 
-    /** A converted image: where its bootstrap/blobs are and the bytes of all its blobs. */
-    record Prepared(Path dir, String repo, long blobBytes) {}
+    /** A converted image: where its bootstrap/blobs are, the bytes of its blobs and bootstrap, how long converting took. */
+    record Prepared(Path dir, String repo, long blobBytes, double convertSeconds, long bootstrapBytes) {}
 
     enum Trace { NONE, RECORD, PREFETCH }
 
@@ -32,6 +32,12 @@ interface LazyImages {
 
         /** After close: the uncompressed bytes of the chunks in the image's recorded trace (what the start touched), 0 if none. */
         long tracedBytes();
+
+        /**
+         * The bytes the mount's FUSE reads covered, each widened to {@code granularity}-aligned
+         * blocks of its file (RECORD mounts keep a read log; -1 for others).
+         */
+        long readBytes(long granularity);
 
         @Override
         void close() throws Exception;

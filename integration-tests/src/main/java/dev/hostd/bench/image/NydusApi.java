@@ -32,13 +32,18 @@ final class NydusApi implements LazyImages {
 
     @Override
     public Prepared prepare(Path ociLayout, Path out, String registryUrl, String repo) throws Exception {
-        ImageConverter.Result r = ImageConverter.convert(ociLayout, out, ImageConverter.Options.defaults());
+        ImageConverter.Options options = ImageConverter.Options.defaults()
+                .withChunkSize(Integer.getInteger("bench.chunk-kib", ImageConverter.DEFAULT_CHUNK_SIZE >> 10) << 10)
+                .withLz4Level(Integer.getInteger("bench.lz4-level", ImageConverter.DEFAULT_LZ4_LEVEL));
+        long t0 = System.nanoTime();
+        ImageConverter.Result r = ImageConverter.convert(ociLayout, out, options);
+        double convertSeconds = (System.nanoTime() - t0) / 1e9;
         ImageRegistry.push(out, null, URI.create(registryUrl), repo, "latest");
         long bytes;
         try (Stream<Path> blobs = Files.list(r.blobDir().resolve("sha256"))) {
             bytes = blobs.mapToLong(p -> p.toFile().length()).sum();
         }
-        return new Prepared(out, repo, bytes + Files.size(r.bootstrapFile()));
+        return new Prepared(out, repo, bytes + Files.size(r.bootstrapFile()), convertSeconds, Files.size(r.bootstrapFile()));
     }
 
     @Override
@@ -55,7 +60,7 @@ final class NydusApi implements LazyImages {
             }
         }
         MountOptions options = MountOptions.defaults().withCache(cacheDir, CACHE_MAX)
-                .withTrace(trace == Trace.RECORD, trace == Trace.PREFETCH);
+                .withTrace(trace == Trace.RECORD, trace == Trace.PREFETCH).withReadLog(trace == Trace.RECORD);
         Integer mergeKib = Integer.getInteger("bench.merge-kib");
         if (mergeKib != null) { // how far a foreground miss reads ahead: fewer round trips against more bytes
             FetchPolicy d = options.fetch();
@@ -82,6 +87,11 @@ final class NydusApi implements LazyImages {
                     sum += chunks.get(c).size();
                 }
                 return sum;
+            }
+
+            @Override
+            public long readBytes(long granularity) {
+                return m.readLog() == null ? -1 : m.readLog().touchedBytes(m.image(), granularity);
             }
 
             @Override

@@ -6,8 +6,10 @@ import dev.hostd.image.cache.MemoryCache;
 import dev.hostd.image.format.Bootstrap;
 import dev.hostd.image.format.ChunkCodec;
 import dev.hostd.image.format.ChunkInfo;
+import dev.hostd.image.format.Digest;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -51,6 +53,17 @@ public final class ChunkSource implements AutoCloseable {
     private final java.util.Set<Integer> warming = ConcurrentHashMap.newKeySet();
     /** Chunks a trace prefetch will bring; each leaves the set once fetched. */
     private final java.util.Set<Integer> planned = ConcurrentHashMap.newKeySet();
+    /**
+     * A trace prefetch is running: read-ahead is off, since the trace says what this start reads
+     * and a guess past it is bytes the link carries instead of traced ones.
+     */
+    private volatile boolean prefetching;
+    /** Reads the rest of a foreground response after its reader's chunk is handed out (see {@link #deliver}). */
+    private final java.util.concurrent.ExecutorService streams = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "image-fetch-tail");
+        t.setDaemon(true);
+        return t;
+    });
     private final java.util.concurrent.ExecutorService readAhead = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "image-readahead");
         t.setDaemon(true);
@@ -112,7 +125,7 @@ public final class ChunkSource implements AutoCloseable {
      * kernel's reads of this one. Uses the prefetch permits when it must fetch.
      */
     public void readAhead(int index) {
-        if (closed || planned.contains(index) || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
+        if (closed || prefetching || planned.contains(index) || cached(index) || inFlight.containsKey(index) || !warming.add(index)) {
             return;
         }
         try {
@@ -133,10 +146,12 @@ public final class ChunkSource implements AutoCloseable {
         for (int c : chunks) {
             planned.add(c);
         }
+        prefetching = chunks.length > 0;
     }
 
-    /** Withdraws every announced chunk not fetched yet (the prefetch stopped). */
+    /** Withdraws every announced chunk not fetched yet (the prefetch stopped); read-ahead resumes. */
     public void forgetExpected() {
+        prefetching = false;
         planned.clear();
     }
 
@@ -249,8 +264,9 @@ public final class ChunkSource implements AutoCloseable {
         List<CompletableFuture<byte[]>> futures = new ArrayList<>(List.of(firstFuture));
         int[] order = byOffset[head.blob()];
         long end = head.end();
-        // A traced chunk takes only traced neighbours: the others were not read by the last start.
-        boolean traced = planned.contains(first);
+        // While a trace prefetch runs, a fetch takes only traced neighbours: the others were not read
+        // by the last start, and on a bandwidth-bound link a guess delays the bytes the trace names.
+        boolean traced = prefetching || planned.contains(first);
         for (int k = positionInBlob[first] + 1; k < order.length; k++) {
             ChunkInfo next = chunks.get(order[k]);
             if (next.offset() != end || next.end() - head.offset() > (prefetch ? policy.prefetchMergeBytes() : policy.mergeBytes())
@@ -267,84 +283,185 @@ public final class ChunkSource implements AutoCloseable {
             end = next.end();
         }
         try {
-            deliver(group, futures, prefetch);
+            deliver(group, futures, prefetch); // each chunk leaves inFlight when its future completes
         } catch (RuntimeException e) {
             // every future of the group has the error
-        } finally {
-            for (int g = 1; g < group.size(); g++) {
-                inFlight.remove(group.get(g), futures.get(g));
-            }
         }
     }
 
     /**
      * One request for the stored bytes from the first to the last chunk of {@code group} (same
-     * blob, sorted by offset); each chunk is verified, cached and handed to its future.
+     * blob, sorted by offset; gaps between them are read and dropped). Each chunk is verified,
+     * cached and handed to its future as soon as its bytes are in. A foreground fetch returns once
+     * the chunk its reader missed on (the first) is handed out, and the rest of the response is read
+     * on a background thread, so the reader does not wait for the merged neighbours. A transport
+     * error retries from the first chunk not handed out yet, with back-off; when the attempts are
+     * used up, every chunk not handed out fails (EIO).
      */
     private void deliver(List<Integer> group, List<CompletableFuture<byte[]>> futures, boolean prefetch) {
-        List<ChunkInfo> chunks = bootstrap.chunks();
-        ChunkInfo head = chunks.get(group.getFirst());
-        long end = chunks.get(group.getLast()).end();
-        try {
-            byte[] stored = fetchWithRetries(head, (int) (end - head.offset()), prefetch);
-            for (int g = 0; g < group.size(); g++) {
-                ChunkInfo c = chunks.get(group.get(g));
-                try {
-                    byte[] data = ChunkCodec.restore(c, stored, (int) (c.offset() - head.offset()));
-                    memory.put(c.digest(), data);
-                    if (disk != null) {
-                        disk.put(c, data);
+        for (int g = 0; g < group.size(); g++) {
+            int index = group.get(g);
+            CompletableFuture<byte[]> f = futures.get(g);
+            f.whenComplete((data, error) -> inFlight.remove(index, f));
+        }
+        new Delivery(group, futures, prefetch).run(prefetch ? Integer.MAX_VALUE : 1);
+    }
+
+    /** The state of one merged fetch, which a foreground reader may hand to a background thread midway. */
+    private final class Delivery {
+        private final List<Integer> group;
+        private final List<CompletableFuture<byte[]>> futures;
+        private final Semaphore permits;
+        private final Digest blob;
+        private final long end;
+        private int done;
+        private int attempts;
+        private IOException last;
+
+        Delivery(List<Integer> group, List<CompletableFuture<byte[]>> futures, boolean prefetch) {
+            this.group = group;
+            this.futures = futures;
+            this.permits = prefetch ? background : foreground;
+            List<ChunkInfo> chunks = bootstrap.chunks();
+            this.blob = bootstrap.blobs().get(chunks.get(group.getFirst()).blob()).digest();
+            this.end = chunks.get(group.getLast()).end();
+        }
+
+        /** Fetches until every chunk is handed out; after {@code handOff} chunks the open response continues in the background. */
+        void run(int handOff) {
+            try {
+                while (done < group.size() && attempts < policy.attempts() && !closed) {
+                    if (attempts++ > 0) {
+                        sleep(backoff(attempts - 1));
                     }
-                    fetchedChunks.incrementAndGet();
-                    planned.remove(group.get(g));
-                    futures.get(g).complete(data);
-                } catch (ImageException e) {
-                    LOG.log(System.Logger.Level.ERROR, "chunk " + group.get(g) + " (" + c.digest() + ") from "
-                            + backend.describe() + " is corrupt: " + e.getMessage());
-                    futures.get(g).completeExceptionally(e);
+                    try {
+                        permits.acquire();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new ImageException("fetch " + blob, "EINTR", "interrupted");
+                    }
+                    InputStream in = null;
+                    boolean handedOver = false;
+                    try {
+                        long from = bootstrap.chunks().get(group.get(done)).offset();
+                        requests.incrementAndGet();
+                        in = backend.open(blob, from, (int) (end - from));
+                        long pos = from;
+                        while (done < group.size()) {
+                            pos = next(in, pos);
+                            if (done == handOff && done < group.size()) {
+                                InputStream stream = in;
+                                long at = pos;
+                                streams.execute(() -> finish(stream, at));
+                                handedOver = true;
+                                return;
+                            }
+                        }
+                    } catch (IOException e) {
+                        last = e;
+                    } finally {
+                        if (!handedOver) {
+                            closeQuietly(in);
+                            permits.release();
+                        }
+                    }
                 }
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                fail(new ImageException("fetch " + blob, "EIO", "the image is being unmounted"));
+                return;
+            } catch (RuntimeException e) {
+                fail(e);
+                throw e;
             }
-        } catch (RuntimeException e) {
+            if (done < group.size() && closed) {
+                // Unmounting cuts fetches off on purpose: not a backend failure worth an ERROR line.
+                ImageException e = new ImageException("fetch " + blob, "EIO", "the image is being unmounted");
+                fail(e);
+                throw e;
+            }
+            if (done < group.size()) {
+                String why = last == null ? "no attempt made" : last.toString();
+                ChunkInfo first = bootstrap.chunks().get(group.get(done));
+                LOG.log(System.Logger.Level.ERROR, "fetch of " + (end - first.offset()) + " bytes at " + first.offset() + " of "
+                        + blob + " from " + backend.describe() + " failed after " + attempts + " attempts: " + why);
+                ImageException e = new ImageException("fetch " + blob + " from " + backend.describe(), "EIO",
+                        "failed after " + attempts + " attempts: " + why);
+                fail(e);
+                throw e;
+            }
+        }
+
+        /** On a background thread: the rest of a handed-over response, then retries as {@link #run} does. */
+        private void finish(InputStream in, long pos) {
+            try {
+                try {
+                    while (done < group.size() && !closed) {
+                        pos = next(in, pos);
+                    }
+                } catch (IOException e) {
+                    last = e;
+                } finally {
+                    closeQuietly(in);
+                    permits.release();
+                }
+                if (done < group.size()) {
+                    run(Integer.MAX_VALUE);
+                }
+            } catch (RuntimeException e) {
+                // logged, and every chunk's readers have the error
+            }
+        }
+
+        /** Reads chunk {@code done} of the group from the response at {@code pos} and hands it out; returns the new position. */
+        private long next(InputStream in, long pos) throws IOException {
+            int index = group.get(done);
+            ChunkInfo c = bootstrap.chunks().get(index);
+            in.skipNBytes(c.offset() - pos); // a bridged gap: read and dropped
+            byte[] stored = in.readNBytes(c.storedSize());
+            fetchedBytes.addAndGet(c.offset() - pos + stored.length);
+            if (stored.length != c.storedSize()) {
+                throw new java.io.EOFException("the response ended " + (c.storedSize() - stored.length)
+                        + " bytes short of chunk " + index);
+            }
+            hand(index, c, stored, futures.get(done));
+            done++;
+            return c.end();
+        }
+
+        /** Fails every chunk not handed out (a no-op for the others). */
+        private void fail(RuntimeException e) {
             for (CompletableFuture<byte[]> f : futures) {
                 f.completeExceptionally(e);
             }
-            throw e;
         }
     }
 
-    private byte[] fetchWithRetries(ChunkInfo head, int length, boolean prefetch) {
-        Semaphore permits = prefetch ? background : foreground;
-        var blob = bootstrap.blobs().get(head.blob()).digest();
-        IOException last = null;
-        for (int attempt = 1; attempt <= policy.attempts(); attempt++) {
-            if (closed) {
-                break;
-            }
+    private static void closeQuietly(InputStream in) {
+        if (in != null) {
             try {
-                permits.acquire();
-                try {
-                    requests.incrementAndGet();
-                    byte[] b = backend.read(blob, head.offset(), length);
-                    fetchedBytes.addAndGet(b.length);
-                    return b;
-                } finally {
-                    permits.release();
-                }
-            } catch (IOException e) {
-                last = e;
-                if (attempt < policy.attempts()) {
-                    sleep(backoff(attempt));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ImageException("fetch " + blob, "EINTR", "interrupted");
+                in.close();
+            } catch (IOException ignored) {
+                // a response we are done with
             }
         }
-        String why = last == null ? "unmounting" : last.toString();
-        LOG.log(System.Logger.Level.ERROR, "fetch of " + length + " bytes at " + head.offset() + " of " + blob + " from "
-                + backend.describe() + " failed after " + policy.attempts() + " attempts: " + why);
-        throw new ImageException("fetch " + blob + " from " + backend.describe(), "EIO",
-                "failed after " + policy.attempts() + " attempts: " + why);
+    }
+
+    /** Verifies one fetched chunk, caches it and completes its future; a corrupt one fails only its readers. */
+    private void hand(int index, ChunkInfo c, byte[] stored, CompletableFuture<byte[]> future) {
+        try {
+            byte[] data = ChunkCodec.restore(c, stored, 0);
+            memory.put(c.digest(), data);
+            if (disk != null) {
+                disk.put(c, data);
+            }
+            fetchedChunks.incrementAndGet();
+            planned.remove(index);
+            future.complete(data);
+        } catch (ImageException e) {
+            LOG.log(System.Logger.Level.ERROR, "chunk " + index + " (" + c.digest() + ") from "
+                    + backend.describe() + " is corrupt: " + e.getMessage());
+            future.completeExceptionally(e);
+        }
     }
 
     /** Full jitter: uniform in [0, min(max, base * 2^(attempt-1))]. */
@@ -373,6 +490,16 @@ public final class ChunkSource implements AutoCloseable {
     public void close() {
         closed = true;
         readAhead.shutdownNow();
+        streams.shutdownNow();
+        try {
+            // Nothing writes to the chunk cache after close: background fetches stop at the next chunk.
+            if (!streams.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)
+                    || !readAhead.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "background fetches still running after 5 s at close");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         backend.close();
     }
 }

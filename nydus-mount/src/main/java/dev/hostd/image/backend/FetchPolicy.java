@@ -19,6 +19,6 @@ public record FetchPolicy(int maxInFlight, int prefetchInFlight, int mergeBytes,
                           Duration backoff,
                           Duration maxBackoff) {
     public static FetchPolicy defaults() {
-        return new FetchPolicy(8, 2, 1 << 20, 4 << 20, 5, Duration.ofMillis(100), Duration.ofSeconds(2));
+        return new FetchPolicy(8, 4, 1 << 20, 4 << 20, 5, Duration.ofMillis(100), Duration.ofSeconds(2));
     }
 }

@@ -18,6 +18,11 @@ public final class RegistryBackend implements BlobBackend {
     }
 
     @Override
+    public java.io.InputStream open(Digest blob, long offset, int length) throws IOException {
+        return client.rangeStream(blob, offset, length);
+    }
+
+    @Override
     public String describe() {
         return client.describe();
     }

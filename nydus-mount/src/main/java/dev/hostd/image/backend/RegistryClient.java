@@ -69,6 +69,47 @@ public final class RegistryClient {
         return r.body();
     }
 
+    /**
+     * The same range as {@link #range}, as the response body stream (closed by the caller), once
+     * the status and Content-Range are checked: the caller reads exactly {@code length} bytes and
+     * treats a short stream as a transport error.
+     */
+    public java.io.InputStream rangeStream(Digest blob, long offset, int length) throws IOException {
+        HttpRequest req = HttpRequest.newBuilder(uri("/blobs/" + blob)).timeout(timeout)
+                .header("Range", "bytes=" + offset + "-" + (offset + length - 1)).GET().build();
+        HttpResponse<java.io.InputStream> r;
+        try {
+            r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        java.io.InputStream body = r.body();
+        boolean ok = false;
+        try {
+            if (r.statusCode() != 206) {
+                byte[] start = body.readNBytes(300);
+                throw status("read range of blob " + blob, new StatusOnly(r.statusCode(), start));
+            }
+            String cr = r.headers().firstValue("Content-Range").orElse("");
+            long declared = r.headers().firstValueAsLong("Content-Length").orElse(length);
+            if (!cr.startsWith("bytes " + offset + "-" + (offset + length - 1) + "/") || declared != length) {
+                throw new IOException("registry answered range " + offset + "+" + length + " of " + blob + " with '" + cr
+                        + "' and Content-Length " + declared);
+            }
+            ok = true;
+            return body;
+        } finally {
+            if (!ok) {
+                body.close();
+            }
+        }
+    }
+
+    /** The status and first body bytes of a response, for {@link #status}. */
+    private record StatusOnly(int statusCode, byte[] body) {
+    }
+
     public byte[] blob(Digest blob, long maxSize) throws IOException {
         HttpResponse<byte[]> r = send(HttpRequest.newBuilder(uri("/blobs/" + blob)).timeout(timeout).GET().build());
         if (r.statusCode() != 200) {
@@ -145,6 +186,10 @@ public final class RegistryClient {
     }
 
     private IOException status(String what, HttpResponse<byte[]> r) {
+        return status(what, new StatusOnly(r.statusCode(), r.body()));
+    }
+
+    private IOException status(String what, StatusOnly r) {
         String body = new String(r.body(), 0, Math.min(r.body().length, 300), java.nio.charset.StandardCharsets.UTF_8);
         if (r.statusCode() >= 500 || r.statusCode() == 429) {
             return new IOException(what + ": HTTP " + r.statusCode() + " " + body);

@@ -53,6 +53,8 @@ public final class NydusMountCli {
         Path imageDir;
         @Option(names = "--chunk-size", description = "maximum chunk size in bytes (default ${DEFAULT-VALUE})")
         int chunkSize = ImageConverter.DEFAULT_CHUNK_SIZE;
+        @Option(names = "--lz4-level", description = "0: LZ4 fast; 3..12: LZ4HC at that level (smaller blobs, slower conversion; default ${DEFAULT-VALUE})")
+        int lz4Level = ImageConverter.DEFAULT_LZ4_LEVEL;
         @Option(names = "--blob-dir", description = "blob directory (default <image-dir>/blobs); share it between images to dedupe")
         Path blobDir;
         @Option(names = "--dedup-with", description = "image directory whose chunks are reused, not stored again")
@@ -65,7 +67,7 @@ public final class NydusMountCli {
             List<Bootstrap> others = dedupWith.stream().map(d -> Bootstrap.read(d.resolve(Bootstrap.FILE_NAME))).toList();
             long t0 = System.nanoTime();
             ImageConverter.Result r = ImageConverter.convert(layout, imageDir,
-                    new ImageConverter.Options(chunkSize, blobDir, others, ref));
+                    new ImageConverter.Options(chunkSize, blobDir, others, ref, lz4Level));
             System.out.printf("converted %d tar entries into %d nodes, %d chunks (%d stored, %d bytes reused) in %.1f s%n",
                     r.entries(), r.bootstrap().nodes().size(), r.bootstrap().chunks().size(), r.storedChunks(),
                     r.reusedBytes(), (System.nanoTime() - t0) / 1e9);

@@ -3,6 +3,7 @@ package dev.hostd.image.fuse;
 import dev.hostd.image.ImageException;
 import dev.hostd.image.backend.ChunkSource;
 import dev.hostd.image.internal.MountCalls;
+import dev.hostd.image.trace.ReadLog;
 import dev.hostd.image.trace.TraceRecorder;
 
 import java.nio.file.Path;
@@ -38,10 +39,10 @@ public final class FuseMount implements AutoCloseable {
                 + ",max_read=131072,max_readahead=1048576,fsname=" + fsName + ",subtype=" + SUBTYPE};
     }
 
-    public static FuseMount mount(ChunkSource source, TraceRecorder recorder, Path mountpoint, int cacheSeconds) {
+    public static FuseMount mount(ChunkSource source, TraceRecorder recorder, ReadLog readLog, Path mountpoint, int cacheSeconds) {
         Path mp = mountpoint.toAbsolutePath().normalize();
         Mounts.prepare(mp);
-        ImageFs fs = new ImageFs(source, recorder);
+        ImageFs fs = new ImageFs(source, recorder, readLog);
         String[] opts = options("hostd-image:" + source.bootstrap().digest().hex().substring(0, 12), cacheSeconds);
         CompletableFuture<Void> ended = new CompletableFuture<>();
         Thread loop = new Thread(() -> {

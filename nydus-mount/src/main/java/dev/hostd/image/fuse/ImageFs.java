@@ -4,6 +4,7 @@ import dev.hostd.image.ImageException;
 import dev.hostd.image.backend.ChunkSource;
 import dev.hostd.image.format.Bootstrap;
 import dev.hostd.image.format.Node;
+import dev.hostd.image.trace.ReadLog;
 import dev.hostd.image.trace.TraceRecorder;
 import jnr.ffi.Pointer;
 import ru.serce.jnrfuse.ErrorCodes;
@@ -29,11 +30,13 @@ final class ImageFs extends FuseStubFS {
     private final Bootstrap image;
     private final ChunkSource source;
     private volatile TraceRecorder recorder;
+    private final ReadLog readLog;
 
-    ImageFs(ChunkSource source, TraceRecorder recorder) {
+    ImageFs(ChunkSource source, TraceRecorder recorder, ReadLog readLog) {
         this.image = source.bootstrap();
         this.source = source;
         this.recorder = recorder;
+        this.readLog = readLog;
     }
 
     void stopRecording() {
@@ -124,6 +127,9 @@ final class ImageFs extends FuseStubFS {
         Node node = image.node(n);
         if (!node.isRegular()) {
             return -ErrorCodes.EINVAL();
+        }
+        if (readLog != null) {
+            readLog.add(n, offset, (int) size);
         }
         if (offset >= node.size()) {
             return 0;

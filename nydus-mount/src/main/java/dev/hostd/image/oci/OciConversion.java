@@ -32,7 +32,7 @@ public final class OciConversion {
         Path blobDir = options.blobDir() != null ? options.blobDir() : imageDir.resolve("blobs");
         try {
             Files.createDirectories(imageDir);
-            try (ChunkSink sink = new ChunkSink(blobDir, options.dedupWith())) {
+            try (ChunkSink sink = new ChunkSink(blobDir, options.dedupWith(), options.lz4Level())) {
                 LayerMerger merger = new LayerMerger(sink, options.chunkSize());
                 for (int i = 0; i < layers.size(); i++) {
                     applyLayer(layout, layers.get(i), i, merger);
