@@ -35,12 +35,8 @@ class LinuxVmTest {
     @TempDir
     Path dir;
 
-    /**
-     * 32-bit code entered through its PVH note: checks hvm_start_info's magic, writes 0x510 (the
-     * test guest's wait port, just a port to a Linux guest), then prints to COM1 'P', the number of
-     * memory map entries, 'A' if rsdp_paddr points at "RSD PTR ", and the command line.
-     */
-    private static final String PVH_GUEST = """
+    /** Entry of the tiny 32-bit PVH guests: checks the start_info magic (EBX), else prints 'F'. */
+    private static final String PVH_START = """
             .text
             .code32
             .globl _start
@@ -48,6 +44,40 @@ class LinuxVmTest {
             pvh_entry:
                 cmpl $0x336ec578, (%ebx)
                 jne fail
+            """;
+    /** With ESI at the command line (start_info+24): prints it and a newline to COM1, then halts; {@code fail} prints 'F'. */
+    private static final String PRINT_CMDLINE_AND_HALT = """
+            2:  lodsb
+                test %al, %al
+                jz 3f
+                out %al, %dx
+                jmp 2b
+            3:  mov $'\n', %al
+                out %al, %dx
+            4:  cli
+                hlt
+                jmp 4b
+            fail:
+                mov $0x3f8, %dx
+                mov $'F', %al
+                out %al, %dx
+                jmp 4b
+            """;
+    /** The ELF note that names pvh_entry as the PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY). */
+    private static final String PVH_NOTE = """
+            .section .note.Xen,"a",@note
+            .balign 4
+            .long 4, 4, 18
+            .asciz "Xen"
+            .long pvh_entry
+            """;
+
+    /**
+     * 32-bit code entered through its PVH note: checks hvm_start_info's magic, writes 0x510 (the
+     * test guest's wait port, just a port to a Linux guest), then prints to COM1 'P', the number of
+     * memory map entries, 'A' if rsdp_paddr points at "RSD PTR ", and the command line.
+     */
+    private static final String PVH_GUEST = PVH_START + """
                 mov $0x510, %dx
                 mov $1, %eax
                 out %eax, %dx
@@ -65,27 +95,8 @@ class LinuxVmTest {
                 mov $'A', %al
                 out %al, %dx
             1:  mov 24(%ebx), %esi
-            2:  lodsb
-                test %al, %al
-                jz 3f
-                out %al, %dx
-                jmp 2b
-            3:  mov $'\n', %al
-                out %al, %dx
-            4:  cli
-                hlt
-                jmp 4b
-            fail:
-                mov $0x3f8, %dx
-                mov $'F', %al
-                out %al, %dx
-                jmp 4b
-            .section .note.Xen,"a",@note
-            .balign 4
-            .long 4, 4, 18
-            .asciz "Xen"
-            .long pvh_entry
-            """;
+            """ + PRINT_CMDLINE_AND_HALT + """
+            """ + PVH_NOTE;
 
     @Test
     void aPvhGuestStartsWithStartInfoInEbxAndWritesToTheConsole() throws Exception {
@@ -109,14 +120,7 @@ class LinuxVmTest {
      * then for the first module " <paddr>+<size> " (8 hex digits each) and its first 4 bytes, then
      * each memory map entry as " <addr>+<size>:<type>", then " " and the command line.
      */
-    private static final String MODULE_GUEST = """
-            .text
-            .code32
-            .globl _start
-            _start:
-            pvh_entry:
-                cmpl $0x336ec578, (%ebx)
-                jne fail
+    private static final String MODULE_GUEST = PVH_START + """
                 mov $0x10000, %esp
                 mov $0x3f8, %dx
                 mov $'M', %al
@@ -165,21 +169,7 @@ class LinuxVmTest {
                 mov $' ', %al
                 out %al, %dx
                 mov 24(%ebx), %esi
-            2:  lodsb
-                test %al, %al
-                jz 3f
-                out %al, %dx
-                jmp 2b
-            3:  mov $'\n', %al
-                out %al, %dx
-            4:  cli
-                hlt
-                jmp 4b
-            fail:
-                mov $0x3f8, %dx
-                mov $'F', %al
-                out %al, %dx
-                jmp 4b
+            """ + PRINT_CMDLINE_AND_HALT + """
             /* %eax as 8 lowercase hex digits to port %dx; clobbers %eax, %ecx, %edi */
             hex8:
                 mov %eax, %edi
@@ -195,12 +185,7 @@ class LinuxVmTest {
                 dec %ecx
                 jnz 5b
                 ret
-            .section .note.Xen,"a",@note
-            .balign 4
-            .long 4, 4, 18
-            .asciz "Xen"
-            .long pvh_entry
-            """;
+            """ + PVH_NOTE;
 
     private static final Pattern ENTRY = Pattern.compile(" ([0-9a-f]{8})\\+([0-9a-f]{8}):(\\d)");
 
