@@ -77,6 +77,10 @@ class LinuxEarlyBootIT {
             assertIdentityPageIsReserved(console, layout.identityPage());
             assertRamdiskIsOurs(console, layout, Files.size(initramfs));
             assertAcpiTablesAreOurs(console, layout.acpi());
+            // KVM's paravirtual clock: the CPUID we pass names the KVM leaves, and the kernel takes its MSRs (setup_arch,
+            // before the ACPI tables): guest time comes from kvmclock, the clock a snapshot carries with KVM_GET/SET_CLOCK.
+            assertTrue(console.contains("Hypervisor detected: KVM"), "the kernel found KVM's CPUID leaves:\n" + console);
+            assertTrue(console.contains("kvm-clock: Using msrs 4b564d01 and 4b564d00"), "the kernel uses kvmclock:\n" + console);
         }
     }
 
