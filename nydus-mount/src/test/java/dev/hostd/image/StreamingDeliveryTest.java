@@ -10,6 +10,7 @@ import dev.hostd.image.format.ChunkInfo;
 import dev.hostd.image.format.Digest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -30,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,6 +50,7 @@ class StreamingDeliveryTest {
         volatile long pauseAfter = -1;
         volatile CountDownLatch gate;
         volatile boolean cutOff;
+        volatile RuntimeException tailFailure;
 
         StreamBackend(Path dir) {
             real = new LocalBackend(dir);
@@ -79,6 +83,9 @@ class StreamingDeliveryTest {
                             gate.await();
                         } catch (InterruptedException e) {
                             throw new IOException(e);
+                        }
+                        if (tailFailure != null) {
+                            throw tailFailure;
                         }
                         tail = new ByteArrayInputStream(all, (int) cut, all.length - (int) cut);
                     }
@@ -183,6 +190,27 @@ class StreamingDeliveryTest {
             assertTrue(e.getMessage().contains("3 attempts"), e.getMessage());
             assertEquals(3, backend.ranges.size(), "bounded retries");
             assertFalse(source.cached(big[1]));
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS) // a reader left waiting would otherwise hang the executor's close
+    void anUnexpectedFailureReadingTheTailFailsItsWaitingReadersInsteadOfLeavingThemWaiting() throws Exception {
+        StreamBackend backend = new StreamBackend(tmp.resolve("img/blobs"));
+        backend.gate = new CountDownLatch(1);
+        backend.tailFailure = new IllegalStateException("not an IOException (injected)");
+        backend.pauseAfter = info(big[0]).storedSize(); // chunk 0 is handed out; the tail fails when the gate opens
+        Blocked.Recording secondReader = new Blocked.Recording();
+        try (ChunkSource source = source(backend); ExecutorService second = Executors.newSingleThreadExecutor(secondReader)) {
+            assertEquals(info(big[0]).digest(), Digest.sha256(source.chunk(big[0])));
+            Future<byte[]> next = second.submit(() -> source.chunk(big[1]));
+            Blocked.awaitParked(secondReader.threads, 1); // on the running fetch's future for chunk 1
+            backend.gate.countDown();
+            // A future left open would make this wait forever (20 s guard).
+            ExecutionException e = assertThrows(ExecutionException.class, () -> next.get(20, TimeUnit.SECONDS));
+            ImageException cause = assertInstanceOf(ImageException.class, e.getCause());
+            assertEquals("EIO", cause.errno());
+            assertTrue(cause.getMessage().contains("injected"), cause.getMessage());
         }
     }
 }

@@ -372,6 +372,9 @@ public final class ChunkSource implements AutoCloseable {
             } catch (RuntimeException e) {
                 fail(e);
                 throw e;
+            } catch (Error e) {
+                fail(new ImageException("fetch " + blob, "EIO", e.toString(), e)); // no reader may wait forever
+                throw e;
             }
             if (done < group.size() && closed) {
                 // Unmounting cuts fetches off on purpose: not a backend failure worth an ERROR line.
@@ -405,10 +408,17 @@ public final class ChunkSource implements AutoCloseable {
                     permits.release();
                 }
                 if (done < group.size()) {
-                    run(Integer.MAX_VALUE);
+                    run(Integer.MAX_VALUE); // fails every chunk it cannot deliver, and logs why
                 }
-            } catch (RuntimeException e) {
-                // logged, and every chunk's readers have the error
+            } catch (RuntimeException | Error e) {
+                // From the tail itself (not from run, which failed its chunks already): no reader may wait forever.
+                if (futures.stream().anyMatch(f -> !f.isDone())) {
+                    LOG.log(System.Logger.Level.ERROR, "reading the rest of a fetch of " + blob + " failed", e);
+                    fail(new ImageException("fetch " + blob, "EIO", e.toString(), e));
+                }
+                if (e instanceof Error error) {
+                    throw error;
+                }
             }
         }
 

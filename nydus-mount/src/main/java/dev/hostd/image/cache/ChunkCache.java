@@ -138,7 +138,8 @@ public final class ChunkCache {
             if (bytes.addAndGet(data.length) > maxBytes || puts.incrementAndGet() % RESCAN_EVERY == 0) {
                 evict();
             }
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException | java.nio.file.DirectoryIteratorException e) {
+            // A verified chunk is still good to its readers: the cache only failed to keep it.
             LOG.log(System.Logger.Level.WARNING, "chunk cache: cannot store " + target + ": " + e);
         }
     }
