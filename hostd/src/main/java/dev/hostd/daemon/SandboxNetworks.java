@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The daemon's side of netns-forwarder (docs/network.md, "In the daemon"): with
  * {@code hostd.network.enabled}, tenants' networks set through the API and a port (TAP, lease,
- * rules) for each sandbox whose template has a network device. The Engine calls only
- * {@link #attach}, {@link #identity} and {@link #release}.
+ * rules) for each sandbox whose template has a network device. The Engine calls
+ * {@link #wants}, {@link #attach}, {@link #identity}, {@link #view} and {@link #release}.
  *
  * <p>Ports are attached under the read lock, tenants changed under the write lock, so a tenant's
  * network never changes under a sandbox being attached to it.
@@ -89,10 +89,6 @@ public final class SandboxNetworks implements AutoCloseable {
         LOG.info("sandbox networking on: VXLAN {} -> {} in namespace {}, tenants {} (from {})", Ipv4.format(config.underlayLocal()),
                 Ipv4.format(config.gatewayUnderlay()), config.underlayNamespace() == null ? "of hostd" : config.underlayNamespace(),
                 tenants.keySet(), file.path());
-    }
-
-    boolean enabled() {
-        return forwarder != null;
     }
 
     /** True if a sandbox of this template gets a port: networking is on and the template has a network device. */

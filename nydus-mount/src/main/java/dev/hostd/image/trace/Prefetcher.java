@@ -7,7 +7,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Walks a trace in order on a few background threads, bringing exactly its chunks into the
@@ -20,10 +19,8 @@ public final class Prefetcher implements AutoCloseable {
     private final ExecutorService pool;
     private final ChunkSource source;
     private final AtomicInteger next = new AtomicInteger();
-    private final AtomicLong done = new AtomicLong();
     private final AtomicInteger running;
     private final List<int[]> runs;
-    private final int total;
     private volatile boolean stopped;
 
     public Prefetcher(ChunkSource source, Trace trace, int threads) {
@@ -34,9 +31,7 @@ public final class Prefetcher implements AutoCloseable {
     public Prefetcher(ChunkSource source, PrefetchPlan plan, int threads) {
         this.source = source;
         this.runs = plan.runs();
-        int[] all = plan.chunks();
-        this.total = all.length;
-        source.expect(all);
+        source.expect(plan.chunks());
         this.running = new AtomicInteger(threads);
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "image-prefetch");
@@ -50,7 +45,6 @@ public final class Prefetcher implements AutoCloseable {
                     int k;
                     while (!stopped && (k = next.getAndIncrement()) < runs.size()) {
                         source.prefetchRun(runs.get(k), PrefetchPlan.BRIDGE_BYTES);
-                        done.addAndGet(runs.get(k).length);
                     }
                 } finally {
                     if (running.decrementAndGet() == 0) {
@@ -60,16 +54,6 @@ public final class Prefetcher implements AutoCloseable {
             });
         }
         pool.shutdown();
-    }
-
-    /** Distinct chunks of the trace handled so far. */
-    public long done() {
-        return done.get();
-    }
-
-    /** Distinct chunks in the trace. */
-    public int total() {
-        return total;
     }
 
     /** Range requests the plan makes at most (fewer when chunks are cached already). */

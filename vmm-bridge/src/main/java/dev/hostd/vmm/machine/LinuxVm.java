@@ -167,12 +167,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return layout;
     }
 
-    /** Guest-physical address of the identity page, for whoever rewrites it (a clone's new identity). */
-    public long identityPageAddress() {
-        return LinuxLayout.IDENTITY_PAGE;
-    }
-
-    /** The guest's RAM, to rewrite the identity page (IdentityPage.write with {@link #identityPageAddress()}). */
+    /** The guest's RAM, to rewrite the identity page (IdentityPage.write at {@code layout().identityPage()}). */
     public GuestMemory memory() {
         return memory;
     }

@@ -213,7 +213,7 @@ class LinuxVmTest {
             assertTrue(out.endsWith(" modules hostd.identity=0x9f000\n"), out);
 
             long identityAt = Long.parseLong(out.substring(out.indexOf("hostd.identity=0x") + 17, out.length() - 1), 16);
-            assertEquals(vm.identityPageAddress(), identityAt);
+            assertEquals(vm.layout().identityPage(), identityAt);
             Matcher m = ENTRY.matcher(out);
             List<String> reservedHolding = new java.util.ArrayList<>();
             int entries = 0;
