@@ -41,7 +41,8 @@ public final class CgroupDetection {
         return open(scan(), containerName);
     }
 
-    static CgroupBackend open(Found found, String containerName) {
+    /** The backend for what {@link #scan()} found (a caller that also needs the scan reads /proc once). */
+    public static CgroupBackend open(Found found, String containerName) {
         validateName(containerName);
         if (found.v1HasCpu()) {
             return new CgroupV1(KernelCgroupFs.INSTANCE,

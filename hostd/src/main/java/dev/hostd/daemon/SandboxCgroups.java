@@ -59,7 +59,7 @@ public final class SandboxCgroups implements AutoCloseable {
         DirectoryLock held = null;
         try {
             CgroupDetection.Found found = CgroupDetection.scan();
-            CgroupBackend backend = CgroupDetection.detect(container); // makes the container if missing
+            CgroupBackend backend = CgroupDetection.open(found, container); // makes the container if missing
             held = lockContainer(containerDirectory(found, container));
             this.lock = held;
             this.pool = new CgroupPool(backend, poolSize, poolSize * 2);
