@@ -1,5 +1,6 @@
 package dev.hostd.vmm.device.vsock;
 
+import dev.hostd.vmm.device.MmioDevice;
 import dev.hostd.vmm.device.virtio.FakeGuestDriver;
 import dev.hostd.vmm.device.virtio.GuestQueue;
 import dev.hostd.vmm.device.virtio.GuestQueue.Buf;
@@ -55,11 +56,24 @@ public final class FakeVsockGuest implements AutoCloseable {
     }
 
     public FakeVsockGuest(VirtioVsock vsock, int rxBufferCount, int rxPayload) {
+        this(vsock, null, null, rxBufferCount, rxPayload);
+    }
+
+    /**
+     * A guest of a VM that owns the transport: the driver reaches {@code registers} (e.g. the VM's
+     * MMIO bus at the device's slot) and builds its rings in {@code memory}, the VM's RAM, from
+     * 64 KiB up. {@link #transport} is null and {@link #service()} is the VM's business.
+     */
+    public static FakeVsockGuest over(VirtioVsock vsock, MmioDevice registers, GuestMemory memory) {
+        return new FakeVsockGuest(vsock, registers, memory, 64, 4096);
+    }
+
+    private FakeVsockGuest(VirtioVsock vsock, MmioDevice registers, GuestMemory vmMemory, int rxBufferCount, int rxPayload) {
         this.vsock = vsock;
         this.rxPayload = rxPayload;
-        memory = new GuestMemory(arena.allocate(32L << 20, 4096));
-        transport = new VirtioMmioTransport(vsock, memory, wakes::incrementAndGet);
-        driver = new FakeGuestDriver(transport, memory, 0x10000);
+        memory = vmMemory != null ? vmMemory : new GuestMemory(arena.allocate(32L << 20, 4096));
+        transport = registers != null ? null : new VirtioMmioTransport(vsock, memory, wakes::incrementAndGet);
+        driver = new FakeGuestDriver(registers != null ? registers : transport, memory, 0x10000);
         List<GuestQueue> qs = driver.init(VirtioFeatures.VERSION_1, 3, 256);
         rx = qs.get(0);
         tx = qs.get(1);

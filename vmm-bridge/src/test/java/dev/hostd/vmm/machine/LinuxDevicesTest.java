@@ -1,0 +1,107 @@
+package dev.hostd.vmm.machine;
+
+import static dev.hostd.vmm.device.virtio.FakeGuestDriver.DEVICE_ID;
+import static dev.hostd.vmm.device.virtio.FakeGuestDriver.INTERRUPT_ACK;
+import static dev.hostd.vmm.device.virtio.FakeGuestDriver.INTERRUPT_STATUS;
+import static dev.hostd.vmm.device.virtio.FakeGuestDriver.MAGIC;
+import static dev.hostd.vmm.device.virtio.FakeGuestDriver.VERSION;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.hostd.vmm.acpi.MmioSlot;
+import dev.hostd.vmm.device.MmioDevice;
+import dev.hostd.vmm.device.vsock.FakeVsockGuest;
+import dev.hostd.vmm.device.vsock.VsockConnection;
+import dev.hostd.vmm.device.vsock.VsockStreamListener;
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.kvm.VmFd;
+import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.testing.PicState;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A Linux guest's vsock on the real /dev/kvm, driven by a guest driver written in Java through the
+ * VM's MMIO bus: what a host thread sends reaches the guest's rx ring through the VM's service
+ * thread alone (nobody here calls service()), and the device's GSI is raised through its irqfd in
+ * KVM's in-kernel irqchip.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS) // hang guard only
+class LinuxDevicesTest {
+    static final int PORT = 5000, GUEST_PORT = 40000;
+
+    @Test
+    void hostBytesReachTheGuestByTheServiceThreadAndRaiseTheDeviceGsi() throws Exception {
+        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
+            vm.createIrqchipAndPit();
+            GuestMemory memory = new GuestMemory(arena.allocate(32L << 20, 4096));
+            MmioBus bus = new MmioBus();
+            try (LinuxDevices devices = LinuxDevices.attach(vm, memory, bus, "test")) {
+                MmioSlot slot = devices.slots().getFirst();
+                assertEquals(MmioSlot.standard(LinuxDevices.VSOCK_SLOT), slot, "the slot the DSDT describes");
+                CompletableFuture<VsockConnection> accepted = new CompletableFuture<>();
+                devices.vsock().listen(PORT, c -> {
+                    accepted.complete(c);
+                    return new VsockStreamListener() {
+                        @Override public void onData(byte[] bytes) {}
+                        @Override public void onClosed(String reason) {}
+                    };
+                });
+                FakeVsockGuest guest = FakeVsockGuest.over(devices.vsock(), registersAt(bus, slot.base()), memory);
+                assertEquals(0x74726976, guest.driver.reg(MAGIC), "\"virt\" at the slot's base on the bus");
+                assertEquals(2, guest.driver.reg(VERSION));
+                assertEquals(19, guest.driver.reg(DEVICE_ID));
+                assertEquals(-1L, bus.read(slot.base() + slot.size(), 4), "nothing past the window");
+
+                // The driver starts polled (VRING_AVAIL_F_NO_INTERRUPT on its rings): the answer raises nothing.
+                assertEquals(FakeVsockGuest.RESPONSE, guest.connect(GUEST_PORT, PORT));
+                VsockConnection connection = accepted.get(30, TimeUnit.SECONDS);
+                assertFalse(PicState.pending(vm, slot.irq()), "a suppressed queue raises no interrupt");
+                guest.driver.setReg(INTERRUPT_ACK, guest.driver.reg(INTERRUPT_STATUS));
+                guest.rx.setAvailFlags(0); // from now on it takes interrupts on rx, as Linux's driver does
+
+                connection.send("hello from the host".getBytes(StandardCharsets.US_ASCII));
+                // Delivered on the service thread, then the irqfd write reaches KVM (hang guard above).
+                while (!PicState.pending(vm, slot.irq())) {
+                    Thread.sleep(1);
+                }
+                assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "used-buffer bit set for the handler");
+                guest.poll();
+                assertArrayEquals("hello from the host".getBytes(StandardCharsets.US_ASCII), guest.read(GUEST_PORT));
+                assertFalse(PicState.pending(vm, slot.irq() + 1), "only the device's own GSI");
+            }
+        }
+    }
+
+    @Test
+    void closeReturnsWithTheAgentClosedAndANewSetCanTakeItsPlace() {
+        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
+            vm.createIrqchipAndPit();
+            GuestMemory memory = new GuestMemory(arena.allocate(1L << 20, 4096));
+            LinuxDevices first = LinuxDevices.attach(vm, memory, new MmioBus(), "first");
+            first.close(); // joins the service thread: a hang here is the hang guard's
+            assertTrue(first.agent().expectHello().isCompletedExceptionally(), "the agent endpoint is closed");
+            LinuxDevices.attach(vm, memory, new MmioBus(), "second").close();
+        }
+    }
+
+    private static MmioDevice registersAt(MmioBus bus, long base) {
+        return new MmioDevice() {
+            @Override
+            public long read(long offset, int size) {
+                return bus.read(base + offset, size);
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                bus.write(base + offset, size, value);
+            }
+        };
+    }
+}
