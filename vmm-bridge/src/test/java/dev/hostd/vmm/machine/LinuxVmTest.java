@@ -262,7 +262,8 @@ class LinuxVmTest {
 
     @Test
     void badShapesAreRefusedWithTheReason() {
-        refused(new byte[4096], "console=ttyS0", 128, 2, "1 vCPU for now");
+        refused(new byte[4096], "console=ttyS0", 128, 0, "1..32 vCPUs, asked for 0");
+        refused(new byte[4096], "console=ttyS0", 128, LinuxVm.MAX_VCPUS + 1, "1..32 vCPUs, asked for 33");
         refused(new byte[4096], "console=ttyS0", 32, 1, "64..3328 MiB");
         refused(new byte[4096], "console=ttyS0", 4096, 1, "RAM above the MMIO hole is not wired");
         refused(new byte[4096], "x".repeat(2048), 128, 1, "at most 2047");
