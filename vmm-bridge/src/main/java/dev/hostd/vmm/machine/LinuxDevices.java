@@ -100,9 +100,12 @@ final class LinuxDevices implements AutoCloseable {
         }
     }
 
-    /** Stops the service thread, fails the agent's waiters and unbinds the interrupt. Call before the VM fd closes. */
+    /** Stops the service thread, fails the agent's waiters and unbinds the interrupt. Call before the VM fd closes. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         work.release();
         try {

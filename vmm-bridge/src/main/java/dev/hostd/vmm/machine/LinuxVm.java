@@ -3,6 +3,7 @@ package dev.hostd.vmm.machine;
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.acpi.AcpiLayout;
 import dev.hostd.vmm.acpi.AcpiTables;
+import dev.hostd.vmm.agent.AgentEndpoint;
 import dev.hostd.vmm.device.platform.AcpiSleepRegisters;
 import dev.hostd.vmm.device.platform.I8042;
 import dev.hostd.vmm.device.serial.ConsoleLog;
@@ -34,8 +35,10 @@ import java.util.concurrent.CompletableFuture;
  * initramfs (the first PVH module) and the identity page at {@link LinuxLayout#IDENTITY_PAGE}, named
  * on the command line for the agent. Up to {@link #MAX_VCPUS} vCPUs: the BSP (vCPU 0) starts at the
  * PVH entry, the others wait in KVM for the kernel's INIT-SIPI-SIPI. The guest stops itself by a
- * reset through the i8042, an ACPI power-off or a triple fault ({@link StopReason}). No virtio
- * devices or snapshots yet. Starts running; {@link #close()} releases everything.
+ * reset through the i8042, an ACPI power-off or a triple fault ({@link StopReason}). The agent
+ * channel is a virtio-mmio vsock in slot 0 that the DSDT describes ({@link LinuxDevices}: irqfd
+ * interrupts, a service thread for host-side work). No snapshots yet. Starts running;
+ * {@link #close()} releases everything.
  */
 public final class LinuxVm implements AutoCloseable, ExitContext {
     /** Linux prints a lot before anyone reads it; keep the whole early log. */
@@ -51,6 +54,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final MmioBus mmio = new MmioBus();
     private final Serial8250 serial = new Serial8250(new ConsoleLog(CONSOLE_LOG_BYTES));
     private final VcpuGroup vcpus;
+    private final LinuxDevices devices;
     private LinuxBootLayout layout;
 
     private LinuxVm(String name, VmShell shell, int vcpuCount) {
@@ -68,6 +72,13 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         pio.register(I8042.BASE, I8042.PORT_COUNT, new I8042(() -> vcpus.stopWith(StopReason.REBOOT)));
         pio.register(AcpiTables.SLEEP_CONTROL_PORT, AcpiSleepRegisters.PORT_COUNT,
                 new AcpiSleepRegisters(() -> vcpus.stopWith(StopReason.POWER_OFF)));
+        try {
+            this.devices = LinuxDevices.attach(shell.vm(), memory, mmio, name);
+        } catch (RuntimeException e) {
+            vcpus.close();
+            closeShell();
+            throw e;
+        }
     }
 
     /**
@@ -107,7 +118,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         try {
             kernel.load(vm.memory, elf);
             E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
-            AcpiLayout acpi = AcpiTables.build(config.vcpus(), List.of(), LinuxLayout.ACPI);
+            AcpiLayout acpi = AcpiTables.build(config.vcpus(), vm.devices.slots(), LinuxLayout.ACPI);
             vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
             vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
             byte[] memmap = PvhStartInfo.memmap(e820);
@@ -195,6 +206,11 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return serial.log();
     }
 
+    /** The host side of the agent channel (vsock port {@value AgentEndpoint#AGENT_PORT}), as for the test guest. */
+    public AgentEndpoint agent() {
+        return devices.agent();
+    }
+
     /**
      * Completes once every vCPU thread has stopped: with why (the guest rebooted, powered off or
      * triple-faulted, or the VM was closed), or exceptionally, naming the vCPU, if one failed (an
@@ -237,10 +253,11 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return serial.log().tail(10);
     }
 
-    /** Stops the vCPUs and releases them, the VM and the RAM. Idempotent. */
+    /** Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. */
     @Override
     public void close() {
         vcpus.close();
+        devices.close();
         closeShell();
     }
 

@@ -116,6 +116,51 @@ class LinuxVmTest {
     }
 
     /**
+     * 32-bit PVH code that reads the virtio-mmio registers in slot 0 (0xD0000000), as Linux's
+     * virtio_mmio driver would after reading the DSDT, and prints the magic value as 4 characters
+     * and the device id as 2 decimal digits, then the command line.
+     */
+    private static final String VIRTIO_PROBE_GUEST = PVH_START + """
+                mov $0x10000, %esp
+                mov $0x3f8, %dx
+                mov 0xd0000000, %eax
+                mov $4, %ecx
+            1:  out %al, %dx
+                shr $8, %eax
+                dec %ecx
+                jnz 1b
+                mov $' ', %al
+                out %al, %dx
+                mov 0xd0000008, %eax
+                mov $10, %cl
+                div %cl
+                add $'0', %al
+                out %al, %dx
+                mov %ah, %al
+                add $'0', %al
+                out %al, %dx
+                mov $' ', %al
+                out %al, %dx
+                mov 24(%ebx), %esi
+            """ + PRINT_CMDLINE_AND_HALT + """
+            """ + PVH_NOTE;
+
+    @Test
+    void theGuestFindsTheVsockInSlot0WhereTheDsdtSays() throws Exception {
+        byte[] elf = build(VIRTIO_PROBE_GUEST);
+        try (LinuxVm vm = LinuxVm.bootVmlinux("probe", kvm, elf, "x", 64, 1)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!vm.console().text().contains("\n") && System.nanoTime() < deadline && !vm.stopped().isDone()) {
+                Thread.sleep(20);
+            }
+            assertEquals("virt 19 x hostd.identity=0x9f000\n", vm.console().text(), "magic and device id read by the vCPU");
+            String dsdt = new String(vm.layout().acpi().table("DSDT").bytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(dsdt.contains("LNRO0005") && dsdt.contains("VR00"), "slot 0 is a virtio-mmio device in the DSDT");
+            assertTrue(!vm.agent().connected(), "the agent channel exists, nobody connected");
+        }
+    }
+
+    /**
      * 32-bit PVH code that prints what hvm_start_info says about modules and memory: 'M', nr_modules,
      * then for the first module " <paddr>+<size> " (8 hex digits each) and its first 4 bytes, then
      * each memory map entry as " <addr>+<size>:<type>", then " " and the command line.
