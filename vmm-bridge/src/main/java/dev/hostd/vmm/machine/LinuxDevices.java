@@ -69,6 +69,17 @@ final class LinuxDevices implements AutoCloseable {
         return agent;
     }
 
+    /**
+     * For a clone restored from a snapshot: the guest's vsock connections are gone, so its driver is
+     * told (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) and the device's GSI raised for the event.
+     */
+    void transportReset() {
+        synchronized (lock) {
+            vsock.transportReset();
+            vsockTransport.service(); // sets InterruptStatus and raises the line for the used event buffer
+        }
+    }
+
     private MmioDevice locked(MmioDevice device) {
         return new MmioDevice() {
             @Override

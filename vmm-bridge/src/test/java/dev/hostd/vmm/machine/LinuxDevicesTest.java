@@ -67,15 +67,39 @@ class LinuxDevicesTest {
                 guest.rx.setAvailFlags(0); // from now on it takes interrupts on rx, as Linux's driver does
 
                 connection.send("hello from the host".getBytes(StandardCharsets.US_ASCII));
-                // Delivered on the service thread, then the irqfd write reaches KVM (hang guard above).
-                while (!PicState.pending(vm, slot.irq())) {
-                    Thread.sleep(1);
-                }
+                awaitPending(vm, slot.irq()); // delivered on the service thread, then the irqfd write reaches KVM
                 assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "used-buffer bit set for the handler");
                 guest.poll();
                 assertArrayEquals("hello from the host".getBytes(StandardCharsets.US_ASCII), guest.read(GUEST_PORT));
                 assertFalse(PicState.pending(vm, slot.irq() + 1), "only the device's own GSI");
             }
+        }
+    }
+
+    @Test
+    void aTransportResetReachesTheGuestsEventQueueWithAnInterrupt() throws Exception {
+        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
+            vm.createIrqchipAndPit();
+            GuestMemory memory = new GuestMemory(arena.allocate(32L << 20, 4096));
+            MmioBus bus = new MmioBus();
+            try (LinuxDevices devices = LinuxDevices.attach(vm, memory, bus, "reset")) {
+                MmioSlot slot = devices.slots().getFirst();
+                FakeVsockGuest guest = FakeVsockGuest.over(devices.vsock(), registersAt(bus, slot.base()), memory);
+                guest.event.setAvailFlags(0); // takes interrupts on the event queue, as Linux's driver does
+                guest.postEventBuffer();
+                assertFalse(PicState.pending(vm, slot.irq()));
+                devices.transportReset();
+                awaitPending(vm, slot.irq());
+                assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "InterruptStatus has the used-buffer bit");
+                assertEquals(java.util.List.of(0), guest.pollEvents(), "VIRTIO_VSOCK_EVENT_TRANSPORT_RESET");
+            }
+        }
+    }
+
+    /** Returns once the GSI is pending in the PIC: KVM injects from a work queue after the eventfd write (hang guard above). */
+    private static void awaitPending(VmFd vm, int irq) throws InterruptedException {
+        while (!PicState.pending(vm, irq)) {
+            Thread.sleep(1);
         }
     }
 

@@ -37,6 +37,7 @@ public final class FakeVsockGuest implements AutoCloseable {
     public final AtomicInteger wakes = new AtomicInteger();
     public final GuestQueue rx;
     public final GuestQueue tx;
+    public final GuestQueue event;
     /** The receive buffer the guest advertises on every packet. */
     public int bufAlloc = 256 << 10;
     /** Whether received data counts as consumed at once (fwd_cnt advances) or only on {@link #consume}. */
@@ -47,6 +48,7 @@ public final class FakeVsockGuest implements AutoCloseable {
     private final int rxPayload;
     private final long txBuffer;
     private final Map<Integer, long[]> rxBuffers = new HashMap<>(); // head -> {first, second}
+    private final Map<Integer, Long> eventBuffers = new HashMap<>(); // head -> buffer
     private final Map<Integer, ByteArrayOutputStream> streams = new HashMap<>();
     private final Map<Integer, Integer> fwdCnt = new HashMap<>();
     private final Map<Integer, Integer> unconsumed = new HashMap<>();
@@ -77,6 +79,7 @@ public final class FakeVsockGuest implements AutoCloseable {
         List<GuestQueue> qs = driver.init(VirtioFeatures.VERSION_1, 3, 256);
         rx = qs.get(0);
         tx = qs.get(1);
+        event = qs.get(2);
         txBuffer = driver.alloc(HDR + (64 << 10), 8);
         for (int i = 0; i < rxBufferCount; i++) {
             long first = driver.alloc(30, 8);
@@ -184,6 +187,27 @@ public final class FakeVsockGuest implements AutoCloseable {
         }
         received.addAll(got);
         return got;
+    }
+
+    /** Posts one 4-byte event buffer (struct virtio_vsock_event) and notifies the event queue. */
+    public void postEventBuffer() {
+        long buffer = driver.alloc(4, 8);
+        eventBuffers.put(event.add(List.of(new Buf(buffer, 4, true))), buffer);
+        driver.notify(2);
+    }
+
+    /** The ids of the events the device used since the last call. */
+    public List<Integer> pollEvents() {
+        List<Integer> ids = new ArrayList<>();
+        for (Used u : event.pollUsed()) {
+            if (u.length() != 4) {
+                throw new AssertionError("event of " + u.length() + " bytes, not 4");
+            }
+            byte[] id = new byte[4];
+            memory.read(eventBuffers.remove(u.head()), id, 0, 4);
+            ids.add(java.nio.ByteBuffer.wrap(id).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
+        }
+        return ids;
     }
 
     public List<Packet> ops(int op) {
