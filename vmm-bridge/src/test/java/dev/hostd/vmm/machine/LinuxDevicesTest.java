@@ -24,9 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -40,8 +38,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // hang guard only
 class LinuxDevicesTest {
     static final int PORT = 5000, GUEST_PORT = 40000;
-    static Kvm kvm;
-
+    Kvm kvm;
     VmFd vm;
     Arena arena;
     GuestMemory memory;
@@ -49,18 +46,9 @@ class LinuxDevicesTest {
     LinuxDevices devices;
     MmioSlot slot;
 
-    @BeforeAll
-    static void openKvm() {
-        kvm = Kvm.open();
-    }
-
-    @AfterAll
-    static void closeKvm() {
-        kvm.close();
-    }
-
     @BeforeEach
     void attach() {
+        kvm = Kvm.open();
         vm = kvm.createVm();
         vm.createIrqchipAndPit();
         arena = Arena.ofShared();
@@ -75,6 +63,7 @@ class LinuxDevicesTest {
         devices.close();
         arena.close();
         vm.close();
+        kvm.close();
     }
 
     /** Java's virtio driver on the VM's RAM, reaching the device only through the MMIO bus at its slot. */
