@@ -8,13 +8,17 @@ import static dev.hostd.vmm.device.virtio.FakeGuestDriver.VERSION;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.acpi.MmioSlot;
 import dev.hostd.vmm.device.MmioDevice;
+import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
 import dev.hostd.vmm.device.vsock.FakeVsockGuest;
 import dev.hostd.vmm.device.vsock.VsockConnection;
 import dev.hostd.vmm.device.vsock.VsockStreamListener;
+import dev.hostd.vmm.kvm.EventFd;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
@@ -116,6 +120,22 @@ class LinuxDevicesTest {
     }
 
     @Test
+    void theQueueNotifyRegisterIsAnIoeventfdInKvm() {
+        long notify = slot.base() + VirtioMmioTransport.QUEUE_NOTIFY_OFFSET;
+        try (EventFd other = EventFd.create()) {
+            VmmException taken = assertThrows(VmmException.class, () -> vm.assignIoeventfd(other, notify, 4));
+            assertTrue(taken.getMessage().contains("EEXIST"), "KVM already has one at the notify address: " + taken.getMessage());
+            vm.assignIoeventfd(other, notify + 4, 4); // a free address next to it is accepted: the refusal was about ours
+            vm.deassignIoeventfd(other, notify + 4, 4);
+        }
+        devices.close();
+        try (EventFd other = EventFd.create()) {
+            vm.assignIoeventfd(other, notify, 4); // close gave the address back
+            vm.deassignIoeventfd(other, notify, 4);
+        }
+    }
+
+    @Test
     void closeReturnsWithTheAgentClosedAndANewSetCanTakeItsPlace() {
         devices.close(); // joins the service thread: a hang here is the hang guard's
         assertTrue(devices.agent().expectHello().isCompletedExceptionally(), "the agent endpoint is closed");
@@ -129,7 +149,8 @@ class LinuxDevicesTest {
         }
     }
 
-    private static MmioDevice registersAt(MmioBus bus, long base) {
+    /** The device's registers as a guest's accesses reach them: through the bus at the slot's base. */
+    static MmioDevice registersAt(MmioBus bus, long base) {
         return new MmioDevice() {
             @Override
             public long read(long offset, int size) {
