@@ -3,39 +3,50 @@ package dev.hostd.vmm.machine;
 import dev.hostd.vmm.acpi.MmioSlot;
 import dev.hostd.vmm.agent.AgentEndpoint;
 import dev.hostd.vmm.device.MmioDevice;
+import dev.hostd.vmm.device.net.NetAttachment;
+import dev.hostd.vmm.device.net.NetEventLoop;
+import dev.hostd.vmm.device.net.VirtioNet;
 import dev.hostd.vmm.device.virtio.IrqfdLine;
+import dev.hostd.vmm.device.virtio.VirtioDevice;
 import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
 import dev.hostd.vmm.device.vsock.VirtioVsock;
 import dev.hostd.vmm.kvm.EventFd;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The virtio-mmio devices of a Linux guest: today the vsock that carries the agent channel, in
- * slot 0 ({@link MmioSlot#standard}), which the DSDT describes as {@code LNRO0005}.
+ * The virtio-mmio devices of a Linux guest: the vsock that carries the agent channel in slot 0 and,
+ * if the VM has a network, a virtio-net on its TAP in slot 1 ({@link MmioSlot#standard}), which
+ * the DSDT describes as {@code LNRO0005}.
  *
  * <p>Linux takes interrupts and has no wait port, so three things differ from the polled test
- * guest: the device raises its GSI through an irqfd ({@link IrqfdLine}, delivered by KVM's in-kernel
- * irqchip); the guest's queue notifications land on an ioeventfd in the kernel instead of exiting
- * the vCPU; and a service thread of this VM's own, asleep on that eventfd, handles them and the
- * host-side work (bytes a host thread queued for the guest), which the test guest's vCPU thread does
- * on the wait port. Register accesses still exit and are handled on the vCPU thread; it and the
- * service thread take turns under one lock, since the transport and device are single-threaded.
+ * guest: each device raises its GSI through an irqfd ({@link IrqfdLine}, delivered by KVM's
+ * in-kernel irqchip); the guest's queue notifications land on an ioeventfd in the kernel instead
+ * of exiting the vCPU; and a service thread of this VM's own, asleep on that eventfd, handles them
+ * and the host-side work (bytes a host thread queued for the guest, frames arriving on the TAP),
+ * which the test guest's vCPU thread does on the wait port. Register accesses still exit and are
+ * handled on the vCPU thread; it and the service thread take turns under one lock, since
+ * transports and devices are single-threaded.
  */
 final class LinuxDevices implements AutoCloseable {
-    static final int VSOCK_SLOT = 0;
+    static final int VSOCK_SLOT = 0, NET_SLOT = 1;
+    /** A Linux VM's NIC before an identity gives it one: locally administered, unicast. */
+    static final byte[] DEFAULT_MAC = {0x02, 0, 0, 0, 0, 0x01};
+
+    /** One device as wired: where it is and its transport. */
+    private record Wired(MmioSlot slot, VirtioMmioTransport transport) {}
 
     private final Object lock = new Object();
-    private final MmioSlot vsockSlot = MmioSlot.standard(VSOCK_SLOT);
-    private final VirtioVsock vsock = new VirtioVsock(VirtioVsock.GUEST_CID);
     private final VmFd vm;
     /** Signalled by KVM on the guest's queue notifications and by host threads with work; the service thread sleeps on it. */
     private final EventFd work = EventFd.createBlocking();
-    private final long notifyAddress = vsockSlot.base() + VirtioMmioTransport.QUEUE_NOTIFY_OFFSET;
-    private boolean notifyAssigned;
-    private IrqfdLine vsockInterrupt;
-    private VirtioMmioTransport vsockTransport;
+    private final List<Wired> wired = new ArrayList<>();
+    private final List<Long> notifyAddresses = new ArrayList<>();
+    private final List<IrqfdLine> interrupts = new ArrayList<>();
+    private final VirtioVsock vsock = new VirtioVsock(VirtioVsock.GUEST_CID);
+    private VirtioNet net;
     private AgentEndpoint agent;
     private Thread service;
     private volatile boolean closed;
@@ -46,17 +57,22 @@ final class LinuxDevices implements AutoCloseable {
 
     /**
      * Makes the devices, binds their interrupts and queue notifications on {@code vm} (which must
-     * have the in-kernel irqchip), maps their registers on {@code bus} and starts the service thread.
+     * have the in-kernel irqchip), maps their registers on {@code bus} and starts the service
+     * thread. With {@code network} (not null), a virtio-net in slot 1 owns its TAP from this call on,
+     * also if it fails.
      */
-    static LinuxDevices attach(VmFd vm, GuestMemory memory, MmioBus bus, String name) {
+    static LinuxDevices attach(VmFd vm, GuestMemory memory, MmioBus bus, String name, NetAttachment network) {
         LinuxDevices d = new LinuxDevices(vm);
         try {
-            d.vsockInterrupt = IrqfdLine.assign(vm, d.vsockSlot.irq());
-            vm.assignIoeventfd(d.work, d.notifyAddress, 4);
-            d.notifyAssigned = true;
-            d.vsockTransport = new VirtioMmioTransport(d.vsock, memory, d.work::signal, d.vsockInterrupt);
+            if (network != null) { // first: from here the device owns the TAP, and close() closes it
+                d.net = new VirtioNet(network.mac() != null ? network.mac() : DEFAULT_MAC, network.tap());
+            }
+            d.wire(memory, bus, MmioSlot.standard(VSOCK_SLOT), d.vsock);
             d.agent = new AgentEndpoint(d.vsock);
-            bus.register(d.vsockSlot.base(), d.vsockSlot.size(), d.locked(d.vsockTransport));
+            if (d.net != null) {
+                d.wire(memory, bus, MmioSlot.standard(NET_SLOT), d.net);
+                d.net.connect(NetEventLoop.shared(), d.work::signal); // frames on the TAP wake the service thread
+            }
             // A platform thread: it sleeps in read(2) on the eventfd, which would pin a virtual thread's carrier.
             d.service = Thread.ofPlatform().daemon().name("virtio-service-" + name).start(d::serve);
         } catch (RuntimeException e) {
@@ -66,13 +82,34 @@ final class LinuxDevices implements AutoCloseable {
         return d;
     }
 
+    /** A VM without a network. */
+    static LinuxDevices attach(VmFd vm, GuestMemory memory, MmioBus bus, String name) {
+        return attach(vm, memory, bus, name, null);
+    }
+
+    private void wire(GuestMemory memory, MmioBus bus, MmioSlot slot, VirtioDevice device) {
+        IrqfdLine interrupt = IrqfdLine.assign(vm, slot.irq());
+        interrupts.add(interrupt);
+        long notify = slot.base() + VirtioMmioTransport.QUEUE_NOTIFY_OFFSET;
+        vm.assignIoeventfd(work, notify, 4); // one eventfd for all: the service pass looks at every device
+        notifyAddresses.add(notify);
+        VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, work::signal, interrupt);
+        bus.register(slot.base(), slot.size(), locked(transport));
+        wired.add(new Wired(slot, transport));
+    }
+
     /** Where the devices are, for the DSDT. */
     List<MmioSlot> slots() {
-        return List.of(vsockSlot);
+        return wired.stream().map(Wired::slot).toList();
     }
 
     VirtioVsock vsock() {
         return vsock;
+    }
+
+    /** The network device, or null if the VM has none. */
+    VirtioNet net() {
+        return net;
     }
 
     AgentEndpoint agent() {
@@ -86,7 +123,7 @@ final class LinuxDevices implements AutoCloseable {
     void transportReset() {
         synchronized (lock) {
             vsock.transportReset();
-            vsockTransport.service(); // sets InterruptStatus and raises the line for the used event buffer
+            wired.getFirst().transport().service(); // sets InterruptStatus and raises the line for the used event buffer
         }
     }
 
@@ -115,15 +152,17 @@ final class LinuxDevices implements AutoCloseable {
                 return;
             }
             synchronized (lock) {
-                vsockTransport.notifyAllQueues(); // the guest's notifies: the eventfd does not say which queue
-                vsockTransport.service(); // host work; both raise the irqfd themselves when they fill a used ring
+                for (Wired w : wired) {
+                    w.transport().notifyAllQueues(); // the guest's notifies: the eventfd does not say which queue
+                    w.transport().service(); // host work; both raise the irqfd themselves when they fill a used ring
+                }
             }
         }
     }
 
     /**
-     * Stops the service thread, fails the agent's waiters and unbinds the interrupt and the notify
-     * address. Call before the VM fd closes. Idempotent.
+     * Stops the service thread, fails the agent's waiters, closes the network device and its TAP,
+     * and unbinds the interrupts and notify addresses. Call before the VM fd closes. Idempotent.
      */
     @Override
     public synchronized void close() {
@@ -142,12 +181,15 @@ final class LinuxDevices implements AutoCloseable {
         if (agent != null) {
             agent.close();
         }
-        if (notifyAssigned && !vm.isClosed()) {
-            vm.deassignIoeventfd(work, notifyAddress, 4);
+        if (net != null) {
+            net.close();
         }
-        if (vsockInterrupt != null) {
-            vsockInterrupt.close();
+        for (long notify : notifyAddresses) {
+            if (!vm.isClosed()) {
+                vm.deassignIoeventfd(work, notify, 4);
+            }
         }
+        interrupts.forEach(IrqfdLine::close);
         work.close();
     }
 }

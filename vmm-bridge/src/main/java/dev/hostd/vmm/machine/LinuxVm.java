@@ -6,6 +6,7 @@ import dev.hostd.vmm.acpi.AcpiTables;
 import dev.hostd.vmm.agent.AgentEndpoint;
 import dev.hostd.vmm.device.platform.AcpiSleepRegisters;
 import dev.hostd.vmm.device.platform.I8042;
+import dev.hostd.vmm.device.net.NetAttachment;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.device.serial.Serial8250;
 import dev.hostd.vmm.identity.IdentityPage;
@@ -57,7 +58,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final LinuxDevices devices;
     private LinuxBootLayout layout;
 
-    private LinuxVm(String name, VmShell shell, int vcpuCount) {
+    private LinuxVm(String name, VmShell shell, int vcpuCount, NetAttachment network) {
         this.name = name;
         this.shell = shell;
         shell.take();
@@ -73,7 +74,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         pio.register(AcpiTables.SLEEP_CONTROL_PORT, AcpiSleepRegisters.PORT_COUNT,
                 new AcpiSleepRegisters(() -> vcpus.stopWith(StopReason.POWER_OFF)));
         try {
-            this.devices = LinuxDevices.attach(shell.vm(), memory, mmio, name);
+            this.devices = LinuxDevices.attach(shell.vm(), memory, mmio, name, network);
         } catch (RuntimeException e) {
             vcpus.close();
             closeShell();
@@ -91,8 +92,10 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
 
     /** Boots the kernel in {@code bzImage} with everything in {@code config}. */
     public static LinuxVm boot(String name, Kvm kvm, byte[] bzImage, LinuxBootConfig config) {
-        checkShape(config);
-        return bootVmlinux(name, kvm, Vmlinux.extract(bzImage), config);
+        return owningTap(config, () -> {
+            checkShape(config);
+            return bootOwningTap(name, kvm, Vmlinux.extract(bzImage), config);
+        });
     }
 
     /** Boots a vmlinux ELF with a PVH note (what {@link #boot} extracts from a bzImage). */
@@ -102,6 +105,22 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
 
     /** Boots a vmlinux ELF with a PVH note with everything in {@code config}. */
     public static LinuxVm bootVmlinux(String name, Kvm kvm, byte[] elf, LinuxBootConfig config) {
+        return owningTap(config, () -> bootOwningTap(name, kvm, elf, config));
+    }
+
+    /** The VM owns the configuration's TAP from the boot call on: a boot that fails closes it. */
+    private static LinuxVm owningTap(LinuxBootConfig config, java.util.function.Supplier<LinuxVm> boot) {
+        try {
+            return boot.get();
+        } catch (RuntimeException e) {
+            if (config.network() != null && config.network().tap() != null) {
+                config.network().tap().close(); // idempotent: the device may have closed it already
+            }
+            throw e;
+        }
+    }
+
+    private static LinuxVm bootOwningTap(String name, Kvm kvm, byte[] elf, LinuxBootConfig config) {
         byte[] cmd = checkShape(config);
         String cmdline = new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII);
         long memoryBytes = (long) config.memoryMiB() << 20;
@@ -114,7 +133,11 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
             ram = file.mapShared();
         }
-        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram), config.vcpus());
+        NetAttachment network = config.network();
+        if (network != null && network.mac() == null && config.identity() != null) {
+            network = new NetAttachment(network.tap(), config.identity().mac()); // the NIC starts with the identity's MAC
+        }
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram), config.vcpus(), network);
         try {
             kernel.load(vm.memory, elf);
             E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
