@@ -69,6 +69,35 @@ final class LinuxDevices implements AutoCloseable {
         return agent;
     }
 
+    /** The vsock's transport and device state, for a snapshot (the vCPUs are paused; the service thread may still run). */
+    byte[] saveVsockState() {
+        synchronized (lock) {
+            return vsockTransport.saveState();
+        }
+    }
+
+    /** Something done while the devices are quiet. */
+    interface QuietAction {
+        void run() throws java.io.IOException;
+    }
+
+    /**
+     * Runs {@code action} with no device work in progress: the service thread cannot fill a ring
+     * in guest RAM meanwhile, so a snapshot's device state and RAM agree (the vCPUs are paused).
+     */
+    void whileQuiet(QuietAction action) throws java.io.IOException {
+        synchronized (lock) {
+            action.run();
+        }
+    }
+
+    /** Restores {@link #saveVsockState()} output; throws DeviceStateException on bad bytes, changing nothing. */
+    void restoreVsockState(byte[] state) {
+        synchronized (lock) {
+            vsockTransport.restoreState(state);
+        }
+    }
+
     /**
      * For a clone restored from a snapshot: the guest's vsock connections are gone, so its driver is
      * told (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) and the device's GSI raised for the event.

@@ -24,6 +24,9 @@ import dev.hostd.vmm.loader.linux.Vmlinux;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.memory.MemoryMapping;
+import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.snapshot.MicrovmState;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,7 +40,8 @@ import java.util.concurrent.CompletableFuture;
  * PVH entry, the others wait in KVM for the kernel's INIT-SIPI-SIPI. The guest stops itself by a
  * reset through the i8042, an ACPI power-off or a triple fault ({@link StopReason}). The agent
  * channel is a virtio-mmio vsock in slot 0 that the DSDT describes ({@link LinuxDevices}: irqfd
- * interrupts, a service thread for host-side work). No snapshots yet. Starts running;
+ * interrupts, a service thread for host-side work). {@link #snapshot} saves it and {@link #restore}
+ * makes a new VM from the saved state (a Linux Basepoint and its clones). Starts running;
  * {@link #close()} releases everything.
  */
 public final class LinuxVm implements AutoCloseable, ExitContext {
@@ -56,6 +60,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final VcpuGroup vcpus;
     private final LinuxDevices devices;
     private LinuxBootLayout layout;
+    private boolean paused;
 
     private LinuxVm(String name, VmShell shell, int vcpuCount) {
         this.name = name;
@@ -142,7 +147,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             PvhBoot.writeGdt(vm.memory);
             byte[] supported = kvm.supportedCpuidEntries();
             for (int i = 0; i < vm.vcpus.size(); i++) {
-                vm.vcpus.fd(i).setCpuid(LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
+                vm.vcpus.setCpuid(i, LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
             }
             PvhBoot.setRegisters(vm.vcpus.fd(0), kernel.pvhEntry(), LinuxLayout.START_INFO); // the APs wait for SIPI
             vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end(), cmdline, LinuxLayout.IDENTITY_PAGE,
@@ -152,6 +157,79 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         } catch (RuntimeException e) {
             vm.close();
             throw e;
+        }
+    }
+
+    /**
+     * A new VM from the Linux snapshot in {@code dir} (see {@link #snapshot}), with {@code identity}
+     * written to its identity page as the next generation (null: keep the saved page). Its RAM is a
+     * copy-on-write view of the snapshot's memory file. Starts running.
+     */
+    public static LinuxVm restore(String name, Kvm kvm, Path dir, Identity identity) {
+        try (LinuxSnapshot snapshot = LinuxSnapshot.open(dir)) {
+            return restore(name, kvm, snapshot, identity);
+        }
+    }
+
+    /**
+     * A new VM from an opened snapshot (a Basepoint restored many times opens it once): its own VM
+     * with irqchip, vCPUs and devices, the saved state loaded into them ({@link LinuxSnapshots#load}),
+     * the vsock's transport reset sent, and {@code identity} (null: keep the saved page) written
+     * as the next generation. Starts running. If anything fails nothing is left open.
+     */
+    public static LinuxVm restore(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity) {
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, snapshot.mapPrivate()), snapshot.vcpuCount());
+        try {
+            LinuxSnapshots.load(snapshot, vm.shell.vm(), vm.vcpus, vm.serial, vm.devices, vm.memory, identity);
+            vm.layout = snapshot.layout();
+            vm.vcpus.start("vcpu-linux-" + name);
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Stops every vCPU out of the guest with its pending I/O completed (APs waiting for their SIPI
+     * included) and keeps them stopped until {@link #resume()}. The devices' host side still runs.
+     */
+    public synchronized void pause() {
+        requireRunning("pause");
+        vcpus.pause();
+        paused = true;
+    }
+
+    public synchronized void resume() {
+        requireRunning("resume");
+        vcpus.resume();
+        paused = false;
+    }
+
+    public synchronized boolean paused() {
+        return paused;
+    }
+
+    /**
+     * Saves the guest into the empty directory {@code dir}: {@code state} (every vCPU, the irqchip,
+     * PIT and clock, the console and vsock devices, the boot layout; guest kind "linux") and
+     * {@code memory} (the RAM, only the pages the guest has). Pauses the VM if it runs and leaves it
+     * paused: {@link #resume()} it, or close it. docs/snapshot-format.md.
+     */
+    public synchronized MicrovmState snapshot(Path dir) {
+        requireRunning("snapshot");
+        if (!paused) {
+            vcpus.pause();
+            paused = true;
+        }
+        requireRunning("snapshot"); // a vCPU that failed while pausing has exited, with its state half-way
+        return LinuxSnapshots.save(dir, shell.vm(), vcpus, serial, devices, shell.ram(), layout);
+    }
+
+    private void requireRunning(String operation) {
+        if (stopped().isDone()) {
+            throw new VmmException(VmmException.Kind.INVALID_STATE, operation + " Linux guest",
+                    "VM " + name + " has stopped: " + stopped().handle((r, e) -> e != null ? e.getMessage() : r).join());
         }
     }
 
