@@ -61,6 +61,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final LinuxDevices devices;
     private LinuxBootLayout layout;
     private boolean paused;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private LinuxVm(String name, VmShell shell, int vcpuCount) {
         this.name = name;
@@ -298,6 +299,16 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return vcpus.stopped();
     }
 
+    /** The VM fd, for tests that read the in-kernel irqchip. */
+    dev.hostd.vmm.kvm.VmFd vmFdForTest() {
+        return shell.vm();
+    }
+
+    /** The devices, for tests that drive the vsock as a guest driver would. */
+    LinuxDevices devicesForTest() {
+        return devices;
+    }
+
     /** A triple fault resets a PC: the VM stops with {@link StopReason#TRIPLE_FAULT} rather than failing. */
     @Override
     public boolean tripleFault(int vcpuIndex) {
@@ -334,6 +345,9 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     /** Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return; // a second close would kick vCPUs whose kvm_run mapping is gone
+        }
         vcpus.close();
         devices.close();
         closeShell();
