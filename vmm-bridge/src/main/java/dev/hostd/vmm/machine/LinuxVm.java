@@ -179,11 +179,25 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
      * as the next generation. Starts running. If anything fails nothing is left open.
      */
     public static LinuxVm restore(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity) {
+        return restore(name, kvm, snapshot, identity, false);
+    }
+
+    /**
+     * As {@link #restore(String, Kvm, LinuxSnapshot, Identity)}, but the vCPUs wait before their
+     * first instruction until {@link #resume()}: time to ask the agent for the HELLO the clone's
+     * guest sends once it reconnects ({@code agent().expectHello()}), which could otherwise come first.
+     */
+    public static LinuxVm restorePaused(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity) {
+        return restore(name, kvm, snapshot, identity, true);
+    }
+
+    private static LinuxVm restore(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity, boolean paused) {
         LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, snapshot.mapPrivate()), snapshot.vcpuCount());
         try {
             LinuxSnapshots.load(snapshot, vm.shell.vm(), vm.vcpus, vm.serial, vm.devices, vm.memory, identity);
             vm.layout = snapshot.layout();
-            vm.vcpus.start("vcpu-linux-" + name);
+            vm.paused = paused;
+            vm.vcpus.start("vcpu-linux-" + name, paused);
             return vm;
         } catch (RuntimeException e) {
             vm.close();
