@@ -358,7 +358,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
 
     /** Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() { // synchronized: not while a snapshot reads the RAM
         if (!closed.compareAndSet(false, true)) {
             return; // a second close would kick vCPUs whose kvm_run mapping is gone
         }

@@ -3,7 +3,6 @@ package dev.hostd.vmm.machine;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -55,7 +54,7 @@ class LinuxVmSnapshotTest {
     static final int SENTINEL = 0x4000_0000;
     /** How long the test gives a wrongly started AP to show up: a window, not a time assertion. */
     static final long QUIET_MILLIS = 300;
-    static final int KVM_MP_STATE_RUNNABLE = 0;
+    static final int KVM_MP_STATE_RUNNABLE = 0, KVM_MP_STATE_UNINITIALIZED = 1;
     static final int HOST_PORT = 5000, GUEST_PORT = 40000;
 
     static final String GUEST = """
@@ -218,8 +217,11 @@ class LinuxVmSnapshotTest {
             await(() -> vm.console().text().contains("B"), vm, "the BSP printed B");
             state = vm.snapshot(snap);
         }
-        assertNotEquals(KVM_MP_STATE_RUNNABLE, state.vcpus().get(1).mpState(), "the AP was waiting for its SIPI");
-        try (LinuxVm clone = LinuxVm.restore("sipi-clone", kvm, snap, null)) {
+        assertEquals(KVM_MP_STATE_UNINITIALIZED, state.vcpus().get(1).mpState(), "the AP was waiting for INIT and SIPI");
+        Path again = Files.createDirectory(dir.resolve("again"));
+        try (LinuxSnapshot snapshot = LinuxSnapshot.open(snap);
+             LinuxVm clone = LinuxVm.restore("sipi-clone", kvm, snapshot, null);
+             LinuxVm sibling = LinuxVm.restorePaused("sipi-sibling", kvm, snapshot, null)) {
             GuestMemory c = clone.memory();
             int bsp0 = c.readU32(BSP_COUNT);
             await(() -> c.readU32(BSP_COUNT) != bsp0, clone, "the clone's BSP counts");
@@ -228,6 +230,22 @@ class LinuxVmSnapshotTest {
             assertEquals(0, IdentityPage.generation(c, clone.layout().identityPage()), "no identity given: the page is as saved");
             c.writeU32(START_AP, 1);
             await(() -> c.readU32(AP_COUNT) > 0, clone, "the clone's AP runs after the clone's INIT-SIPI");
+
+            assertTrue(sibling.paused());
+            int saved = fileU32(snap.resolve("memory"), BSP_COUNT);
+            Thread.sleep(QUIET_MILLIS);
+            assertEquals(saved, sibling.memory().readU32(BSP_COUNT), "a paused restore has not run: RAM as saved");
+            sibling.resume();
+            await(() -> sibling.memory().readU32(BSP_COUNT) != saved, sibling, "a second clone of the same opened snapshot runs");
+            assertEquals(0, sibling.memory().readU32(AP_COUNT), "its AP waits: the first clone's SIPI was the first clone's");
+
+            // A clone is snapshotted like any Linux VM (its CPUID came from the snapshot), and its clone runs on.
+            clone.snapshot(again);
+            int cloneAp = c.readU32(AP_COUNT);
+            try (LinuxVm grandchild = LinuxVm.restore("sipi-grandchild", kvm, again, null)) {
+                await(() -> Integer.compareUnsigned(grandchild.memory().readU32(AP_COUNT), cloneAp) > 0, grandchild,
+                        "the grandchild's AP counts on from the clone's value");
+            }
         }
     }
 
@@ -254,6 +272,14 @@ class LinuxVmSnapshotTest {
                 RestoreImage.prepare(linux), 4096));
         assertEquals(VmmException.Kind.INVALID_INPUT, toMicroVm.kind());
         assertTrue(toMicroVm.getMessage().contains("unknown guest kind 'linux'"), toMicroVm.getMessage());
+
+        Path otherDevices = copy(snap, "other-devices");
+        java.util.Map<String, String> metadata = new java.util.LinkedHashMap<>(linux.metadata());
+        metadata.put("linux.mmio-devices", "0xd0000000/0x1000/5,0xd0001000/0x1000/6");
+        Files.delete(otherDevices.resolve("state"));
+        SnapshotFile.write(otherDevices.resolve("state"), new MicrovmState(linux.machine(), linux.memory(), linux.vm(), linux.vcpus(),
+                linux.devices(), metadata));
+        assertRefused(otherDevices, "was told of virtio-mmio devices 0xd0000000/0x1000/5,0xd0001000/0x1000/6");
 
         Path truncatedState = copy(snap, "truncated-state");
         truncate(truncatedState.resolve("state"), Files.size(truncatedState.resolve("state")) - 10);
