@@ -9,7 +9,7 @@ import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.memory.MemoryMapping;
-import dev.hostd.vmm.memory.ResidentPagesWriter;
+import dev.hostd.vmm.memory.SparseRamWriter;
 import dev.hostd.vmm.snapshot.DeviceState;
 import dev.hostd.vmm.snapshot.MachineState;
 import dev.hostd.vmm.snapshot.MemoryChecksum;
@@ -35,7 +35,7 @@ final class LinuxSnapshots {
     private LinuxSnapshots() {}
 
     /**
-     * Writes {@code dir/memory} (the pages the guest has) and {@code dir/state}. Every vCPU must be
+     * Writes {@code dir/memory} (the RAM, all-zero pages as holes) and {@code dir/state}. Every vCPU must be
      * paused. On failure the files this wrote are deleted.
      */
     static MicrovmState save(Path dir, VmFd vm, VcpuGroup vcpus, Serial8250 serial, LinuxDevices devices, MemoryMapping ram,
@@ -48,7 +48,6 @@ final class LinuxSnapshots {
         if (Files.exists(memoryFile) || Files.exists(stateFile)) {
             throw new VmmException(VmmException.Kind.INVALID_INPUT, "snapshot Linux guest", dir + " holds a snapshot already");
         }
-        boolean wroteMemory = false;
         try {
             int[] msrIndices = vm.kvm().msrIndexList();
             List<VcpuState> vcpuStates = new ArrayList<>();
@@ -58,9 +57,8 @@ final class LinuxSnapshots {
             byte[][] vsock = new byte[1][];
             devices.whileQuiet(() -> {
                 vsock[0] = devices.saveVsockState();
-                ResidentPagesWriter.write(ram, memoryFile);
+                SparseRamWriter.write(ram, memoryFile);
             });
-            wroteMemory = true;
             List<DeviceState> deviceStates = List.of(
                     new DeviceState(LinuxSnapshot.SERIAL, LinuxSnapshot.SERIAL_KIND, serial.saveState().toBytes()),
                     new DeviceState(LinuxSnapshot.VSOCK, LinuxSnapshot.VSOCK_KIND, vsock[0]));
@@ -72,9 +70,7 @@ final class LinuxSnapshots {
             SnapshotFile.write(stateFile, state);
             return state;
         } catch (IOException | RuntimeException e) {
-            if (wroteMemory) {
-                deleteQuietly(memoryFile);
-            }
+            deleteQuietly(memoryFile); // it did not exist before (checked above)
             if (e instanceof VmmException v) {
                 throw v;
             }

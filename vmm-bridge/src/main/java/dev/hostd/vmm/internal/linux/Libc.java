@@ -53,7 +53,6 @@ public final class Libc {
     private static final MethodHandle GETTID = Native.downcall("gettid", FunctionDescriptor.of(C_INT));
     private static final MethodHandle SETPRIORITY = Native.downcallWithErrno("setpriority", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
     private static final MethodHandle SIGRTMIN = Native.downcall("__libc_current_sigrtmin", FunctionDescriptor.of(C_INT));
-    private static final MethodHandle MINCORE = Native.downcallWithErrno("mincore", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_POINTER));
 
     private Libc() {}
 
@@ -362,26 +361,6 @@ public final class Libc {
         int bit = signal - 1;
         set.set(Native.C_LONG, (bit / 64) * 8L, 1L << (bit % 64));
         return set;
-    }
-
-    /**
-     * Which pages of {@code range} (page-aligned) are resident: one byte per 4 KiB page, bit 0 set
-     * if resident. For a shared file mapping (a memfd) that is "the file has this page", mapped or not.
-     */
-    public static byte[] mincore(MemorySegment range) {
-        long pages = (range.byteSize() + 4095) / 4096;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment vec = arena.allocate(pages);
-            MemorySegment capture = Native.captureBuffer();
-            if ((int) MINCORE.invokeExact(capture, range, range.byteSize(), vec) < 0) {
-                throw VmmException.fromErrno("mincore", Native.errno(capture));
-            }
-            return vec.toArray(ValueLayout.JAVA_BYTE);
-        } catch (VmmException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw unexpected("mincore", t);
-        }
     }
 
     private static VmmException unexpected(String call, Throwable t) {
