@@ -6,21 +6,22 @@ import dev.hostd.vmm.device.MmioDevice;
 import dev.hostd.vmm.device.virtio.IrqfdLine;
 import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
 import dev.hostd.vmm.device.vsock.VirtioVsock;
+import dev.hostd.vmm.kvm.EventFd;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
 import java.util.List;
-import java.util.concurrent.Semaphore;
 
 /**
  * The virtio-mmio devices of a Linux guest: today the vsock that carries the agent channel, in
  * slot 0 ({@link MmioSlot#standard}), which the DSDT describes as {@code LNRO0005}.
  *
- * <p>Linux takes interrupts and has no wait port, so two things differ from the polled test guest:
- * the device raises its GSI through an irqfd ({@link IrqfdLine}, delivered by KVM's in-kernel
- * irqchip), and host-side work (bytes a host thread queued for the guest) is delivered by a service
- * thread of this VM's own instead of the vCPU thread parked on the wait port. The vCPU thread
- * (register accesses, queue notifies) and the service thread take turns under one lock, since the
- * transport and device are single-threaded.
+ * <p>Linux takes interrupts and has no wait port, so three things differ from the polled test
+ * guest: the device raises its GSI through an irqfd ({@link IrqfdLine}, delivered by KVM's in-kernel
+ * irqchip); the guest's queue notifications land on an ioeventfd in the kernel instead of exiting
+ * the vCPU; and a service thread of this VM's own, asleep on that eventfd, handles them and the
+ * host-side work (bytes a host thread queued for the guest), which the test guest's vCPU thread does
+ * on the wait port. Register accesses still exit and are handled on the vCPU thread; it and the
+ * service thread take turns under one lock, since the transport and device are single-threaded.
  */
 final class LinuxDevices implements AutoCloseable {
     static final int VSOCK_SLOT = 0;
@@ -28,32 +29,41 @@ final class LinuxDevices implements AutoCloseable {
     private final Object lock = new Object();
     private final MmioSlot vsockSlot = MmioSlot.standard(VSOCK_SLOT);
     private final VirtioVsock vsock = new VirtioVsock(VirtioVsock.GUEST_CID);
-    private final IrqfdLine vsockInterrupt;
-    private final VirtioMmioTransport vsockTransport;
-    private final AgentEndpoint agent;
-    /** One permit per wake-up asked for; the service thread drains them all per pass. */
-    private final Semaphore work = new Semaphore(0);
-    private final Thread service;
+    private final VmFd vm;
+    /** Signalled by KVM on the guest's queue notifications and by host threads with work; the service thread sleeps on it. */
+    private final EventFd work = EventFd.createBlocking();
+    private final long notifyAddress = vsockSlot.base() + VirtioMmioTransport.QUEUE_NOTIFY_OFFSET;
+    private boolean notifyAssigned;
+    private IrqfdLine vsockInterrupt;
+    private VirtioMmioTransport vsockTransport;
+    private AgentEndpoint agent;
+    private Thread service;
     private volatile boolean closed;
 
-    private LinuxDevices(VmFd vm, GuestMemory memory, String name) {
-        this.vsockInterrupt = IrqfdLine.assign(vm, vsockSlot.irq());
-        this.vsockTransport = new VirtioMmioTransport(vsock, memory, work::release, vsockInterrupt);
-        this.agent = new AgentEndpoint(vsock);
-        // A virtual thread: a host packs thousands of VMs, and this one sleeps until a host thread queues work.
-        this.service = Thread.ofVirtual().name("virtio-service-" + name).start(this::serve);
+    private LinuxDevices(VmFd vm) {
+        this.vm = vm;
     }
 
-    /** Makes the devices, binds their interrupts on {@code vm} (which must have the in-kernel irqchip) and maps them on {@code bus}. */
+    /**
+     * Makes the devices, binds their interrupts and queue notifications on {@code vm} (which must
+     * have the in-kernel irqchip), maps their registers on {@code bus} and starts the service thread.
+     */
     static LinuxDevices attach(VmFd vm, GuestMemory memory, MmioBus bus, String name) {
-        LinuxDevices devices = new LinuxDevices(vm, memory, name);
+        LinuxDevices d = new LinuxDevices(vm);
         try {
-            bus.register(devices.vsockSlot.base(), devices.vsockSlot.size(), devices.locked(devices.vsockTransport));
+            d.vsockInterrupt = IrqfdLine.assign(vm, d.vsockSlot.irq());
+            vm.assignIoeventfd(d.work, d.notifyAddress, 4);
+            d.notifyAssigned = true;
+            d.vsockTransport = new VirtioMmioTransport(d.vsock, memory, d.work::signal, d.vsockInterrupt);
+            d.agent = new AgentEndpoint(d.vsock);
+            bus.register(d.vsockSlot.base(), d.vsockSlot.size(), d.locked(d.vsockTransport));
+            // A platform thread: it sleeps in read(2) on the eventfd, which would pin a virtual thread's carrier.
+            d.service = Thread.ofPlatform().daemon().name("virtio-service-" + name).start(d::serve);
         } catch (RuntimeException e) {
-            devices.close();
+            d.close();
             throw e;
         }
-        return devices;
+        return d;
     }
 
     /** Where the devices are, for the DSDT. */
@@ -128,32 +138,45 @@ final class LinuxDevices implements AutoCloseable {
     }
 
     private void serve() {
-        while (!closed) {
-            work.acquireUninterruptibly();
-            work.drainPermits(); // one pass delivers everything queued so far
+        while (true) {
+            work.await(); // every notify and wake-up since the last pass, at once
             if (closed) {
                 return;
             }
             synchronized (lock) {
-                vsockTransport.service(); // raises the irqfd itself when it fills a used ring
+                vsockTransport.notifyAllQueues(); // the guest's notifies: the eventfd does not say which queue
+                vsockTransport.service(); // host work; both raise the irqfd themselves when they fill a used ring
             }
         }
     }
 
-    /** Stops the service thread, fails the agent's waiters and unbinds the interrupt. Call before the VM fd closes. Idempotent. */
+    /**
+     * Stops the service thread, fails the agent's waiters and unbinds the interrupt and the notify
+     * address. Call before the VM fd closes. Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        work.release();
-        try {
-            service.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (service != null) {
+            work.signal();
+            try {
+                service.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
-        agent.close();
-        vsockInterrupt.close();
+        if (agent != null) {
+            agent.close();
+        }
+        if (notifyAssigned && !vm.isClosed()) {
+            vm.deassignIoeventfd(work, notifyAddress, 4);
+        }
+        if (vsockInterrupt != null) {
+            vsockInterrupt.close();
+        }
+        work.close();
     }
 }

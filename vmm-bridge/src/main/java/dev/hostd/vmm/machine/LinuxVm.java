@@ -299,6 +299,11 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return serial.log();
     }
 
+    /** The virtio devices, for tests of this package. */
+    LinuxDevices devices() {
+        return devices;
+    }
+
     /** The host side of the agent channel (vsock port {@value AgentEndpoint#AGENT_PORT}), as for the test guest. */
     public AgentEndpoint agent() {
         return devices.agent();

@@ -243,7 +243,7 @@ public final class MicroVm implements AutoCloseable, ExitContext {
 
     /** Bytes of guest RAM that are this VM's own (pages the guest or the VMM wrote), from /proc/self/pagemap. */
     public long privateMemoryBytes() {
-        return (long) ram.privatePageOffsets().length * 4096; // pagemap entries are per 4 KiB page
+        return ram.privatePageCount() * 4096; // pagemap entries are per 4 KiB page
     }
 
     /** Counters of the network device, if the machine has one. */

@@ -41,6 +41,11 @@ public final class MemoryMapping implements AutoCloseable {
         return PageMap.privatePages(segment);
     }
 
+    /** How many pages {@link #privatePageOffsets} would list (one pagemap pass, nothing kept). */
+    public long privatePageCount() {
+        return PageMap.privatePageCount(segment);
+    }
+
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {

@@ -8,21 +8,28 @@ import static dev.hostd.vmm.device.virtio.FakeGuestDriver.VERSION;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.acpi.MmioSlot;
 import dev.hostd.vmm.device.MmioDevice;
+import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
 import dev.hostd.vmm.device.vsock.FakeVsockGuest;
 import dev.hostd.vmm.device.vsock.VsockConnection;
 import dev.hostd.vmm.device.vsock.VsockStreamListener;
+import dev.hostd.vmm.kvm.EventFd;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.testing.PicState;
 import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -35,87 +42,115 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // hang guard only
 class LinuxDevicesTest {
     static final int PORT = 5000, GUEST_PORT = 40000;
+    Kvm kvm;
+    VmFd vm;
+    Arena arena;
+    GuestMemory memory;
+    MmioBus bus;
+    LinuxDevices devices;
+    MmioSlot slot;
+
+    @BeforeEach
+    void attach() {
+        kvm = Kvm.open();
+        vm = kvm.createVm();
+        vm.createIrqchipAndPit();
+        arena = Arena.ofShared();
+        memory = new GuestMemory(arena.allocate(32L << 20, 4096));
+        bus = new MmioBus();
+        devices = LinuxDevices.attach(vm, memory, bus, "test");
+        slot = devices.slots().getFirst();
+    }
+
+    @AfterEach
+    void close() {
+        devices.close();
+        arena.close();
+        vm.close();
+        kvm.close();
+    }
+
+    /** Java's virtio driver on the VM's RAM, reaching the device only through the MMIO bus at its slot. */
+    FakeVsockGuest guest() {
+        return FakeVsockGuest.over(devices.vsock(), registersAt(bus, slot.base()), memory);
+    }
 
     @Test
     void hostBytesReachTheGuestByTheServiceThreadAndRaiseTheDeviceGsi() throws Exception {
-        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
-            vm.createIrqchipAndPit();
-            GuestMemory memory = new GuestMemory(arena.allocate(32L << 20, 4096));
-            MmioBus bus = new MmioBus();
-            try (LinuxDevices devices = LinuxDevices.attach(vm, memory, bus, "test")) {
-                MmioSlot slot = devices.slots().getFirst();
-                assertEquals(MmioSlot.standard(LinuxDevices.VSOCK_SLOT), slot, "the slot the DSDT describes");
-                CompletableFuture<VsockConnection> accepted = new CompletableFuture<>();
-                devices.vsock().listen(PORT, c -> {
-                    accepted.complete(c);
-                    return new VsockStreamListener() {
-                        @Override public void onData(byte[] bytes) {}
-                        @Override public void onClosed(String reason) {}
-                    };
-                });
-                FakeVsockGuest guest = FakeVsockGuest.over(devices.vsock(), registersAt(bus, slot.base()), memory);
-                assertEquals(0x74726976, guest.driver.reg(MAGIC), "\"virt\" at the slot's base on the bus");
-                assertEquals(2, guest.driver.reg(VERSION));
-                assertEquals(19, guest.driver.reg(DEVICE_ID));
-                assertEquals(-1L, bus.read(slot.base() + slot.size(), 4), "nothing past the window");
+        assertEquals(MmioSlot.standard(LinuxDevices.VSOCK_SLOT), slot, "the slot the DSDT describes");
+        CompletableFuture<VsockConnection> accepted = new CompletableFuture<>();
+        devices.vsock().listen(PORT, c -> {
+            accepted.complete(c);
+            return new VsockStreamListener() {
+                @Override public void onData(byte[] bytes) {}
+                @Override public void onClosed(String reason) {}
+            };
+        });
+        FakeVsockGuest guest = guest();
+        assertEquals(0x74726976, guest.driver.reg(MAGIC), "\"virt\" at the slot's base on the bus");
+        assertEquals(2, guest.driver.reg(VERSION));
+        assertEquals(19, guest.driver.reg(DEVICE_ID));
+        assertEquals(-1L, bus.read(slot.base() + slot.size(), 4), "nothing past the window");
 
-                // The driver starts polled (VRING_AVAIL_F_NO_INTERRUPT on its rings): the answer raises nothing.
-                assertEquals(FakeVsockGuest.RESPONSE, guest.connect(GUEST_PORT, PORT));
-                VsockConnection connection = accepted.get(30, TimeUnit.SECONDS);
-                assertFalse(PicState.pending(vm, slot.irq()), "a suppressed queue raises no interrupt");
-                guest.driver.setReg(INTERRUPT_ACK, guest.driver.reg(INTERRUPT_STATUS));
-                guest.rx.setAvailFlags(0); // from now on it takes interrupts on rx, as Linux's driver does
+        // The driver starts polled (VRING_AVAIL_F_NO_INTERRUPT on its rings): the answer raises nothing.
+        assertEquals(FakeVsockGuest.RESPONSE, guest.connect(GUEST_PORT, PORT));
+        VsockConnection connection = accepted.get(30, TimeUnit.SECONDS);
+        assertFalse(PicState.pending(vm, slot.irq()), "a suppressed queue raises no interrupt");
+        guest.driver.setReg(INTERRUPT_ACK, guest.driver.reg(INTERRUPT_STATUS));
+        guest.rx.setAvailFlags(0); // from now on it takes interrupts on rx, as Linux's driver does
 
-                connection.send("hello from the host".getBytes(StandardCharsets.US_ASCII));
-                awaitPending(vm, slot.irq()); // delivered on the service thread, then the irqfd write reaches KVM
-                assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "used-buffer bit set for the handler");
-                guest.poll();
-                assertArrayEquals("hello from the host".getBytes(StandardCharsets.US_ASCII), guest.read(GUEST_PORT));
-                assertFalse(PicState.pending(vm, slot.irq() + 1), "only the device's own GSI");
-            }
-        }
+        connection.send("hello from the host".getBytes(StandardCharsets.US_ASCII));
+        awaitPending(slot.irq()); // delivered on the service thread, then the irqfd write reaches KVM
+        assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "used-buffer bit set for the handler");
+        guest.poll();
+        assertArrayEquals("hello from the host".getBytes(StandardCharsets.US_ASCII), guest.read(GUEST_PORT));
+        assertFalse(PicState.pending(vm, slot.irq() + 1), "only the device's own GSI");
     }
 
     @Test
     void aTransportResetReachesTheGuestsEventQueueWithAnInterrupt() throws Exception {
-        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
-            vm.createIrqchipAndPit();
-            GuestMemory memory = new GuestMemory(arena.allocate(32L << 20, 4096));
-            MmioBus bus = new MmioBus();
-            try (LinuxDevices devices = LinuxDevices.attach(vm, memory, bus, "reset")) {
-                MmioSlot slot = devices.slots().getFirst();
-                FakeVsockGuest guest = FakeVsockGuest.over(devices.vsock(), registersAt(bus, slot.base()), memory);
-                guest.event.setAvailFlags(0); // takes interrupts on the event queue, as Linux's driver does
-                guest.postEventBuffer();
-                assertFalse(PicState.pending(vm, slot.irq()));
-                devices.transportReset();
-                awaitPending(vm, slot.irq());
-                assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "InterruptStatus has the used-buffer bit");
-                assertEquals(java.util.List.of(0), guest.pollEvents(), "VIRTIO_VSOCK_EVENT_TRANSPORT_RESET");
-            }
-        }
+        FakeVsockGuest guest = guest();
+        guest.event.setAvailFlags(0); // takes interrupts on the event queue, as Linux's driver does
+        guest.postEventBuffer();
+        assertFalse(PicState.pending(vm, slot.irq()));
+        devices.transportReset();
+        awaitPending(slot.irq());
+        assertEquals(1, guest.driver.reg(INTERRUPT_STATUS) & 1, "InterruptStatus has the used-buffer bit");
+        assertEquals(List.of(0), guest.pollEvents(), "VIRTIO_VSOCK_EVENT_TRANSPORT_RESET");
     }
 
-    /** Returns once the GSI is pending in the PIC: KVM injects from a work queue after the eventfd write (hang guard above). */
-    private static void awaitPending(VmFd vm, int irq) throws InterruptedException {
-        while (!PicState.pending(vm, irq)) {
-            Thread.sleep(1);
+    @Test
+    void theQueueNotifyRegisterIsAnIoeventfdInKvm() {
+        long notify = slot.base() + VirtioMmioTransport.QUEUE_NOTIFY_OFFSET;
+        try (EventFd other = EventFd.create()) {
+            VmmException taken = assertThrows(VmmException.class, () -> vm.assignIoeventfd(other, notify, 4));
+            assertTrue(taken.getMessage().contains("EEXIST"), "KVM already has one at the notify address: " + taken.getMessage());
+            vm.assignIoeventfd(other, notify + 4, 4); // a free address next to it is accepted: the refusal was about ours
+            vm.deassignIoeventfd(other, notify + 4, 4);
+        }
+        devices.close();
+        try (EventFd other = EventFd.create()) {
+            vm.assignIoeventfd(other, notify, 4); // close gave the address back
+            vm.deassignIoeventfd(other, notify, 4);
         }
     }
 
     @Test
     void closeReturnsWithTheAgentClosedAndANewSetCanTakeItsPlace() {
-        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
-            vm.createIrqchipAndPit();
-            GuestMemory memory = new GuestMemory(arena.allocate(1L << 20, 4096));
-            LinuxDevices first = LinuxDevices.attach(vm, memory, new MmioBus(), "first");
-            first.close(); // joins the service thread: a hang here is the hang guard's
-            assertTrue(first.agent().expectHello().isCompletedExceptionally(), "the agent endpoint is closed");
-            LinuxDevices.attach(vm, memory, new MmioBus(), "second").close();
+        devices.close(); // joins the service thread: a hang here is the hang guard's
+        assertTrue(devices.agent().expectHello().isCompletedExceptionally(), "the agent endpoint is closed");
+        devices = LinuxDevices.attach(vm, memory, new MmioBus(), "second");
+    }
+
+    /** Returns once the GSI is pending in the PIC: KVM injects from a work queue after the eventfd write (hang guard above). */
+    private void awaitPending(int irq) throws InterruptedException {
+        while (!PicState.pending(vm, irq)) {
+            Thread.sleep(1);
         }
     }
 
-    private static MmioDevice registersAt(MmioBus bus, long base) {
+    /** The device's registers as a guest's accesses reach them: through the bus at the slot's base. */
+    static MmioDevice registersAt(MmioBus bus, long base) {
         return new MmioDevice() {
             @Override
             public long read(long offset, int size) {

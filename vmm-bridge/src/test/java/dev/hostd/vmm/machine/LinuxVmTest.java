@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.device.vsock.FakeVsockGuest;
+import dev.hostd.vmm.device.vsock.VsockStreamListener;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
@@ -14,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -157,6 +160,55 @@ class LinuxVmTest {
             String dsdt = new String(vm.layout().acpi().table("DSDT").bytes(), StandardCharsets.ISO_8859_1);
             assertTrue(dsdt.contains("LNRO0005") && dsdt.contains("VR00"), "slot 0 is a virtio-mmio device in the DSDT");
             assertTrue(!vm.agent().connected(), "the agent channel exists, nobody connected");
+        }
+    }
+
+    /** Where the notify guest waits for the host's go (free low RAM between the module list and the command line). */
+    private static final long GO_FLAG = 0x7000;
+
+    /**
+     * 32-bit PVH code that waits until the host sets {@link #GO_FLAG}, then notifies virtio queue 1
+     * (tx) of slot 0 by writing 1 to its QueueNotify register, as Linux's virtio_mmio driver does,
+     * and prints 'N' and the command line.
+     */
+    private static final String NOTIFY_GUEST = PVH_START + """
+                mov $0x10000, %esp
+            1:  pause
+                cmpl $0, 0x7000
+                je 1b
+                movl $1, 0xd0000050
+                mov $0x3f8, %dx
+                mov $'N', %al
+                out %al, %dx
+                mov 24(%ebx), %esi
+            """ + PRINT_CMDLINE_AND_HALT + """
+            """ + PVH_NOTE;
+
+    @Test
+    void aVcpusQueueNotifyIsTakenByTheVsock() throws Exception {
+        byte[] elf = build(NOTIFY_GUEST);
+        try (LinuxVm vm = LinuxVm.bootVmlinux("notify", kvm, elf, "x", 64, 1)) {
+            LinuxDevices devices = vm.devices();
+            CompletableFuture<Long> connected = new CompletableFuture<>();
+            devices.vsock().listen(5000, c -> {
+                connected.complete(c.guestPort());
+                return new VsockStreamListener() {
+                    @Override public void onData(byte[] bytes) {}
+                    @Override public void onClosed(String reason) {}
+                };
+            });
+            // The driver's set-up and a REQUEST on tx, written as the guest would, but no notify: the vCPU does
+            // that, into the ioeventfd LinuxDevicesTest shows KVM holds at that address, for the service thread.
+            FakeVsockGuest guest = FakeVsockGuest.over(devices.vsock(),
+                    LinuxDevicesTest.registersAt(vm.mmio(), devices.slots().getFirst().base()), vm.memory(), 0x200000);
+            guest.enqueue(FakeVsockGuest.REQUEST, 40000, 5000);
+            vm.memory().writeU32(GO_FLAG, 1);
+            assertEquals(40000L, connected.get(30, TimeUnit.SECONDS), "the REQUEST was taken off tx after the vCPU's notify");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!vm.console().text().contains("\n") && System.nanoTime() < deadline && !vm.stopped().isDone()) {
+                Thread.sleep(20);
+            }
+            assertEquals("Nx hostd.identity=0x9f000\n", vm.console().text(), "the guest went on past its notify");
         }
     }
 

@@ -58,7 +58,7 @@ public final class FakeVsockGuest implements AutoCloseable {
     }
 
     public FakeVsockGuest(VirtioVsock vsock, int rxBufferCount, int rxPayload) {
-        this(vsock, null, null, rxBufferCount, rxPayload);
+        this(vsock, null, null, 0x10000, rxBufferCount, rxPayload);
     }
 
     /**
@@ -67,15 +67,21 @@ public final class FakeVsockGuest implements AutoCloseable {
      * 64 KiB up. {@link #transport} is null and {@link #service()} is the VM's business.
      */
     public static FakeVsockGuest over(VirtioVsock vsock, MmioDevice registers, GuestMemory memory) {
-        return new FakeVsockGuest(vsock, registers, memory, 64, 4096);
+        return over(vsock, registers, memory, 0x10000);
     }
 
-    private FakeVsockGuest(VirtioVsock vsock, MmioDevice registers, GuestMemory vmMemory, int rxBufferCount, int rxPayload) {
+    /** As {@link #over(VirtioVsock, MmioDevice, GuestMemory)}, with the rings and buffers from {@code heapStart} up (about 400 KiB). */
+    public static FakeVsockGuest over(VirtioVsock vsock, MmioDevice registers, GuestMemory memory, long heapStart) {
+        return new FakeVsockGuest(vsock, registers, memory, heapStart, 64, 4096);
+    }
+
+    private FakeVsockGuest(VirtioVsock vsock, MmioDevice registers, GuestMemory vmMemory, long heapStart, int rxBufferCount,
+                           int rxPayload) {
         this.vsock = vsock;
         this.rxPayload = rxPayload;
         memory = vmMemory != null ? vmMemory : new GuestMemory(arena.allocate(32L << 20, 4096));
         transport = registers != null ? null : new VirtioMmioTransport(vsock, memory, wakes::incrementAndGet);
-        driver = new FakeGuestDriver(registers != null ? registers : transport, memory, 0x10000);
+        driver = new FakeGuestDriver(registers != null ? registers : transport, memory, heapStart);
         List<GuestQueue> qs = driver.init(VirtioFeatures.VERSION_1, 3, 256);
         rx = qs.get(0);
         tx = qs.get(1);
@@ -100,6 +106,18 @@ public final class FakeVsockGuest implements AutoCloseable {
     }
 
     public void send(int op, int srcPort, int dstPort, int flags, byte[] payload, boolean split, int lenField) {
+        enqueue(op, srcPort, dstPort, flags, payload, split, lenField);
+        driver.notify(1);
+        tx.pollUsed();
+        poll();
+    }
+
+    /** Puts a header-only packet on tx without notifying the device: a vCPU's write to QueueNotify will. */
+    public void enqueue(int op, int srcPort, int dstPort) {
+        enqueue(op, srcPort, dstPort, 0, new byte[0], false, 0);
+    }
+
+    private void enqueue(int op, int srcPort, int dstPort, int flags, byte[] payload, boolean split, int lenField) {
         VsockHeader h = new VsockHeader(3, 2, srcPort, dstPort, lenField, VsockHeader.TYPE_STREAM, op, flags, bufAlloc,
                 fwdCnt.getOrDefault(srcPort, 0));
         memory.write(txBuffer, h.encode(), 0, HDR);
@@ -110,9 +128,6 @@ public final class FakeVsockGuest implements AutoCloseable {
             memory.write(txBuffer + HDR, payload, 0, payload.length);
             tx.add(List.of(new Buf(txBuffer, HDR + payload.length, false)));
         }
-        driver.notify(1);
-        tx.pollUsed();
-        poll();
     }
 
     public void send(int op, int srcPort, int dstPort) {
