@@ -101,10 +101,15 @@ final class LinuxDevices implements AutoCloseable {
         }
     }
 
-    /** Restores {@link #saveVsockState()} output; throws DeviceStateException on bad bytes, changing nothing. */
+    /**
+     * Restores {@link #saveVsockState()} output; throws DeviceStateException on bad bytes, changing
+     * nothing. Then every ready queue is looked at once: a notify the guest wrote just before the
+     * snapshot may still have been counted in the old VM's ioeventfd, which a snapshot does not keep.
+     */
     void restoreVsockState(byte[] state) {
         synchronized (lock) {
             vsockTransport.restoreState(state);
+            vsockTransport.notifyAllQueues();
         }
     }
 
