@@ -8,6 +8,7 @@ import dev.hostd.vmm.device.platform.AcpiSleepRegisters;
 import dev.hostd.vmm.device.platform.I8042;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.device.serial.Serial8250;
+import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.loader.GuestLayout;
@@ -24,12 +25,12 @@ import dev.hostd.vmm.loader.linux.Vmlinux;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.memory.MemoryMapping;
-import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.snapshot.MicrovmState;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A stock Linux kernel booted through PVH (issue 7, early boot): the vmlinux from a bzImage loaded
@@ -61,7 +62,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final LinuxDevices devices;
     private LinuxBootLayout layout;
     private boolean paused;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private LinuxVm(String name, VmShell shell, int vcpuCount) {
         this.name = name;
@@ -228,7 +229,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     /**
      * Saves the guest into the empty directory {@code dir}: {@code state} (every vCPU, the irqchip,
      * PIT and clock, the console and vsock devices, the boot layout; guest kind "linux") and
-     * {@code memory} (the RAM, only the pages the guest has). Pauses the VM if it runs and leaves it
+     * {@code memory} (the RAM, all-zero pages left as holes). Pauses the VM if it runs and leaves it
      * paused: {@link #resume()} it, or close it. docs/snapshot-format.md.
      */
     public synchronized MicrovmState snapshot(Path dir) {
