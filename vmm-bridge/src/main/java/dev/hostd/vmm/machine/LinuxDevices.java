@@ -98,6 +98,11 @@ final class LinuxDevices implements AutoCloseable {
         wired.add(new Wired(slot, transport));
     }
 
+    /** Slot 0's: the vsock is wired first, always. */
+    private VirtioMmioTransport vsockTransport() {
+        return wired.getFirst().transport();
+    }
+
     /** Where the devices are, for the DSDT. */
     List<MmioSlot> slots() {
         return wired.stream().map(Wired::slot).toList();
@@ -116,6 +121,40 @@ final class LinuxDevices implements AutoCloseable {
         return agent;
     }
 
+    /** The vsock's transport and device state, for a snapshot (the vCPUs are paused; the service thread may still run). */
+    byte[] saveVsockState() {
+        synchronized (lock) {
+            return vsockTransport().saveState();
+        }
+    }
+
+    /** Something done while the devices are quiet. */
+    interface QuietAction {
+        void run() throws java.io.IOException;
+    }
+
+    /**
+     * Runs {@code action} with no device work in progress: the service thread cannot fill a ring
+     * in guest RAM meanwhile, so a snapshot's device state and RAM agree (the vCPUs are paused).
+     */
+    void whileQuiet(QuietAction action) throws java.io.IOException {
+        synchronized (lock) {
+            action.run();
+        }
+    }
+
+    /**
+     * Restores {@link #saveVsockState()} output; throws DeviceStateException on bad bytes, changing
+     * nothing. Then every ready queue is looked at once: a notify the guest wrote just before the
+     * snapshot may still have been counted in the old VM's ioeventfd, which a snapshot does not keep.
+     */
+    void restoreVsockState(byte[] state) {
+        synchronized (lock) {
+            vsockTransport().restoreState(state);
+            vsockTransport().notifyAllQueues();
+        }
+    }
+
     /**
      * For a clone restored from a snapshot: the guest's vsock connections are gone, so its driver is
      * told (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) and the device's GSI raised for the event.
@@ -123,7 +162,7 @@ final class LinuxDevices implements AutoCloseable {
     void transportReset() {
         synchronized (lock) {
             vsock.transportReset();
-            wired.getFirst().transport().service(); // sets InterruptStatus and raises the line for the used event buffer
+            vsockTransport().service(); // sets InterruptStatus and raises the line for the used event buffer
         }
     }
 

@@ -9,6 +9,7 @@ import dev.hostd.vmm.device.platform.I8042;
 import dev.hostd.vmm.device.net.NetAttachment;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.device.serial.Serial8250;
+import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.loader.GuestLayout;
@@ -25,9 +26,12 @@ import dev.hostd.vmm.loader.linux.Vmlinux;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.memory.MemoryMapping;
+import dev.hostd.vmm.snapshot.MicrovmState;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A stock Linux kernel booted through PVH (issue 7, early boot): the vmlinux from a bzImage loaded
@@ -38,7 +42,8 @@ import java.util.concurrent.CompletableFuture;
  * PVH entry, the others wait in KVM for the kernel's INIT-SIPI-SIPI. The guest stops itself by a
  * reset through the i8042, an ACPI power-off or a triple fault ({@link StopReason}). The agent
  * channel is a virtio-mmio vsock in slot 0 that the DSDT describes ({@link LinuxDevices}: irqfd
- * interrupts, a service thread for host-side work). No snapshots yet. Starts running;
+ * interrupts, a service thread for host-side work). {@link #snapshot} saves it and {@link #restore}
+ * makes a new VM from the saved state (a Linux Basepoint and its clones). Starts running;
  * {@link #close()} releases everything.
  */
 public final class LinuxVm implements AutoCloseable, ExitContext {
@@ -57,6 +62,8 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final VcpuGroup vcpus;
     private final LinuxDevices devices;
     private LinuxBootLayout layout;
+    private boolean paused;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private LinuxVm(String name, VmShell shell, int vcpuCount, NetAttachment network) {
         this.name = name;
@@ -165,7 +172,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             PvhBoot.writeGdt(vm.memory);
             byte[] supported = kvm.supportedCpuidEntries();
             for (int i = 0; i < vm.vcpus.size(); i++) {
-                vm.vcpus.fd(i).setCpuid(LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
+                vm.vcpus.setCpuid(i, LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
             }
             PvhBoot.setRegisters(vm.vcpus.fd(0), kernel.pvhEntry(), LinuxLayout.START_INFO); // the APs wait for SIPI
             vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end(), cmdline, LinuxLayout.IDENTITY_PAGE,
@@ -175,6 +182,98 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         } catch (RuntimeException e) {
             vm.close();
             throw e;
+        }
+    }
+
+    /**
+     * A new VM from the Linux snapshot in {@code dir} (see {@link #snapshot}), with {@code identity}
+     * written to its identity page as the next generation (null: keep the saved page). Its RAM is a
+     * copy-on-write view of the snapshot's memory file. Starts running.
+     */
+    public static LinuxVm restore(String name, Kvm kvm, Path dir, Identity identity) {
+        try (LinuxSnapshot snapshot = LinuxSnapshot.open(dir)) {
+            return restore(name, kvm, snapshot, identity);
+        }
+    }
+
+    /**
+     * A new VM from an opened snapshot (a Basepoint restored many times opens it once): its own VM
+     * with irqchip, vCPUs and devices, the saved state loaded into them ({@link LinuxSnapshots#load}),
+     * the vsock's transport reset sent, and {@code identity} (null: keep the saved page) written
+     * as the next generation. Starts running. If anything fails nothing is left open.
+     */
+    public static LinuxVm restore(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity) {
+        return restore(name, kvm, snapshot, identity, false);
+    }
+
+    /**
+     * As {@link #restore(String, Kvm, LinuxSnapshot, Identity)}, but the vCPUs wait before their
+     * first instruction until {@link #resume()}: time to ask the agent for the HELLO the clone's
+     * guest sends once it reconnects ({@code agent().expectHello()}), which could otherwise come first.
+     */
+    public static LinuxVm restorePaused(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity) {
+        return restore(name, kvm, snapshot, identity, true);
+    }
+
+    private static LinuxVm restore(String name, Kvm kvm, LinuxSnapshot snapshot, Identity identity, boolean paused) {
+        // No network: a snapshot holds the vsock only (snapshot() refuses a VM with a NIC).
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, snapshot.mapPrivate()), snapshot.vcpuCount(), null);
+        try {
+            LinuxSnapshots.load(snapshot, vm.shell.vm(), vm.vcpus, vm.serial, vm.devices, vm.memory, identity);
+            vm.layout = snapshot.layout();
+            vm.paused = paused;
+            vm.vcpus.start("vcpu-linux-" + name, paused);
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Stops every vCPU out of the guest with its pending I/O completed (APs waiting for their SIPI
+     * included) and keeps them stopped until {@link #resume()}. The devices' host side still runs.
+     */
+    public synchronized void pause() {
+        requireRunning("pause");
+        vcpus.pause();
+        paused = true;
+    }
+
+    public synchronized void resume() {
+        requireRunning("resume");
+        vcpus.resume();
+        paused = false;
+    }
+
+    public synchronized boolean paused() {
+        return paused;
+    }
+
+    /**
+     * Saves the guest into the empty directory {@code dir}: {@code state} (every vCPU, the irqchip,
+     * PIT and clock, the console and vsock devices, the boot layout; guest kind "linux") and
+     * {@code memory} (the RAM, all-zero pages left as holes). Pauses the VM if it runs and leaves it
+     * paused: {@link #resume()} it, or close it. docs/snapshot-format.md.
+     */
+    public synchronized MicrovmState snapshot(Path dir) {
+        requireRunning("snapshot");
+        if (devices.net() != null) { // its device state, TAP and MAC per clone are not in the format yet
+            throw new VmmException(VmmException.Kind.INVALID_STATE, "snapshot Linux guest",
+                    "VM " + name + " has a network device; Linux snapshots hold the vsock only (boot the Basepoint without withNetwork)");
+        }
+        if (!paused) {
+            vcpus.pause();
+            paused = true;
+        }
+        requireRunning("snapshot"); // a vCPU that failed while pausing has exited, with its state half-way
+        return LinuxSnapshots.save(dir, shell.vm(), vcpus, serial, devices, shell.ram(), layout);
+    }
+
+    private void requireRunning(String operation) {
+        if (stopped().isDone()) {
+            throw new VmmException(VmmException.Kind.INVALID_STATE, operation + " Linux guest",
+                    "VM " + name + " has stopped: " + stopped().handle((r, e) -> e != null ? e.getMessage() : r).join());
         }
     }
 
@@ -248,6 +347,16 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return vcpus.stopped();
     }
 
+    /** The VM fd, for tests that read the in-kernel irqchip. */
+    dev.hostd.vmm.kvm.VmFd vmFdForTest() {
+        return shell.vm();
+    }
+
+    /** The devices, for tests that drive the vsock as a guest driver would. */
+    LinuxDevices devicesForTest() {
+        return devices;
+    }
+
     /** A triple fault resets a PC: the VM stops with {@link StopReason#TRIPLE_FAULT} rather than failing. */
     @Override
     public boolean tripleFault(int vcpuIndex) {
@@ -283,7 +392,10 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
 
     /** Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() { // synchronized: not while a snapshot reads the RAM
+        if (!closed.compareAndSet(false, true)) {
+            return; // a second close would kick vCPUs whose kvm_run mapping is gone
+        }
         vcpus.close();
         devices.close();
         closeShell();

@@ -19,6 +19,8 @@ final class VcpuGroup {
     private final List<Vcpu> vcpus = new ArrayList<>();
     /** The fds this group created and closes: every vCPU's but 0, which the shell's owner closes. */
     private final List<VcpuFd> created = new ArrayList<>();
+    /** The CPUID each vCPU was given, for a snapshot. */
+    private final List<byte[]> cpuids = new ArrayList<>();
     private final AtomicReference<Object> outcome = new AtomicReference<>();
     private final AtomicInteger running = new AtomicInteger();
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
@@ -33,6 +35,7 @@ final class VcpuGroup {
                 }
                 int index = i;
                 vcpus.add(new Vcpu(fd, vm, e -> stopWith(failure(index, e)), this::exited));
+                cpuids.add(null);
             }
         } catch (RuntimeException e) {
             closeFds();
@@ -54,9 +57,47 @@ final class VcpuGroup {
 
     /** Starts every vCPU's thread; the caller has set the registers of those that run at once. */
     void start(String namePrefix) {
+        start(namePrefix, false);
+    }
+
+    /** Starts every vCPU's thread, parked before its first KVM_RUN if {@code paused} (a restore, until {@link #resume()}). */
+    void start(String namePrefix, boolean paused) {
         running.set(vcpus.size());
         for (int i = 0; i < vcpus.size(); i++) {
-            vcpus.get(i).start(namePrefix + "-" + i, false);
+            vcpus.get(i).start(namePrefix + "-" + i, paused);
+        }
+    }
+
+    /** Sets vCPU {@code index}'s CPUID and keeps it for a snapshot: KVM cannot be asked for it back on every kernel. */
+    void setCpuid(int index, byte[] entries) {
+        vcpus.get(index).fd().setCpuid(entries);
+        cpuids.set(index, entries.clone());
+    }
+
+    /** Records the CPUID a restore gave vCPU {@code index} (set by the restore itself). */
+    void rememberCpuid(int index, byte[] entries) {
+        cpuids.set(index, entries.clone());
+    }
+
+    /** The CPUID entries vCPU {@code index} was given, null if none were recorded. */
+    byte[] cpuid(int index) {
+        byte[] c = cpuids.get(index);
+        return c == null ? null : c.clone();
+    }
+
+    /**
+     * Returns once every vCPU is out of the guest with its pending I/O completed, APs waiting for
+     * their SIPI included (the kick takes them out of KVM_RUN too), or has exited.
+     */
+    void pause() {
+        for (Vcpu v : vcpus) {
+            v.pause();
+        }
+    }
+
+    void resume() {
+        for (Vcpu v : vcpus) {
+            v.resume();
         }
     }
 

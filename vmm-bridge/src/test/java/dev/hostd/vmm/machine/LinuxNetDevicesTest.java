@@ -124,6 +124,8 @@ class LinuxNetDevicesTest {
                 String dsdt = new String(vm.layout().acpi().table("DSDT").bytes(), StandardCharsets.ISO_8859_1);
                 assertTrue(dsdt.contains("VR00") && dsdt.contains("VR01"), "vsock and NIC in the DSDT");
                 assertArrayEquals(LinuxDevices.DEFAULT_MAC, vm.devices().net().mac(), "no identity, no MAC given: the default");
+                VmmException refused = assertThrows(VmmException.class, () -> vm.snapshot(dir.resolve("snap")));
+                assertTrue(refused.getMessage().contains("network device"), refused.getMessage());
             }
             assertGone("dev1", "the VM closed its TAP");
 
