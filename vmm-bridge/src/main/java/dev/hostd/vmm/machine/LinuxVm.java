@@ -10,11 +10,13 @@ import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.kvm.VcpuFd;
 import dev.hostd.vmm.loader.GuestLayout;
 import dev.hostd.vmm.loader.linux.BootParams;
+import dev.hostd.vmm.loader.linux.BzImage;
 import dev.hostd.vmm.loader.linux.E820Map;
 import dev.hostd.vmm.loader.linux.IdentityArgument;
 import dev.hostd.vmm.loader.linux.InitrdPlacement;
 import dev.hostd.vmm.loader.linux.LinuxCpuid;
 import dev.hostd.vmm.loader.linux.LinuxLayout;
+import dev.hostd.vmm.loader.linux.LongModeBoot;
 import dev.hostd.vmm.loader.linux.PvhBoot;
 import dev.hostd.vmm.loader.linux.PvhKernel;
 import dev.hostd.vmm.loader.linux.PvhStartInfo;
@@ -121,6 +123,61 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             fd.setCpuid(LinuxCpuid.forGuest(kvm.supportedCpuidEntries()));
             PvhBoot.setRegisters(fd, kernel.pvhEntry(), LinuxLayout.START_INFO);
             vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end(), cmdline, LinuxLayout.IDENTITY_PAGE,
+                    initrd, initramfs == null ? 0 : initramfs.length);
+            vm.vcpu.start("vcpu-linux-" + name, false);
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Boots the kernel in {@code bzImage} through the x86 64-bit boot protocol instead of PVH: the
+     * protected-mode kernel at pref_address, a zero page at {@link LinuxLayout#ZERO_PAGE}, the vCPU
+     * in long mode at startup_64 (LongModeBoot). The kernel's own decompressor then runs in the
+     * guest, which {@link #boot} skips: on a PVM host every instruction of it is emulated
+     * (docs/design.md, "The 64-bit bzImage entry"), so PVH stays the default.
+     */
+    public static LinuxVm bootBzImage64(String name, Kvm kvm, byte[] bzImage, LinuxBootConfig config) {
+        byte[] cmd = checkShape(config);
+        long memoryBytes = (long) config.memoryMiB() << 20;
+        long ramTop = Math.min(memoryBytes, GuestLayout.MMIO_BASE);
+        BzImage image = BzImage.parse(bzImage);
+        long load = image.loadAddress(ramTop);
+        byte[] initramfs = config.initramfs();
+        long initrd = initramfs == null ? 0 : InitrdPlacement.place(initramfs.length, image.end(load), ramTop);
+        E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
+        AcpiLayout acpi = AcpiTables.build(config.vcpus(), List.of(), LinuxLayout.ACPI);
+        // Built before any resource exists: a command line or initramfs the kernel refuses costs nothing.
+        byte[] zeroPage = BootParams.build(image, new BootParams.Settings(e820, LinuxLayout.CMDLINE, cmd.length - 1, initrd,
+                initramfs == null ? 0 : initramfs.length, acpi.rsdpAddress()));
+        MemoryMapping ram;
+        try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
+            ram = file.mapShared();
+        }
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram));
+        try {
+            image.load(vm.memory, bzImage, ramTop);
+            vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
+            vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
+            vm.memory.write(LinuxLayout.ZERO_PAGE, zeroPage, 0, zeroPage.length);
+            if (initramfs != null) {
+                vm.memory.write(initrd, initramfs, 0, initramfs.length);
+            }
+            if (config.identity() != null) {
+                byte[] seed = new byte[IdentityPage.SEED_BYTES];
+                new SecureRandom().nextBytes(seed);
+                IdentityPage.write(vm.memory, LinuxLayout.IDENTITY_PAGE, config.identity(), 1, seed,
+                        java.time.Instant.now().toEpochMilli() * 1_000_000L);
+            }
+            LongModeBoot.writeGdt(vm.memory);
+            LongModeBoot.writePageTables(vm.memory);
+            VcpuFd fd = vm.vcpu.fd();
+            fd.setCpuid(LinuxCpuid.forGuest(kvm.supportedCpuidEntries()));
+            LongModeBoot.setRegisters(fd, image.entry64(load), LinuxLayout.ZERO_PAGE);
+            vm.layout = new LinuxBootLayout(e820, acpi, image.entry64(load), image.end(load),
+                    new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII), LinuxLayout.IDENTITY_PAGE,
                     initrd, initramfs == null ? 0 : initramfs.length);
             vm.vcpu.start("vcpu-linux-" + name, false);
             return vm;
