@@ -146,7 +146,8 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         BzImage image = BzImage.parse(bzImage);
         long load = image.loadAddress(ramTop);
         byte[] initramfs = config.initramfs();
-        long initrd = initramfs == null ? 0 : InitrdPlacement.place(initramfs.length, image.end(load), ramTop);
+        long initrd = initramfs == null ? 0   // below the kernel's initrd_addr_max too, which PVH does not have
+                : InitrdPlacement.place(initramfs.length, image.end(load), Math.min(ramTop, image.initrdAddrMax() + 1));
         E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
         AcpiLayout acpi = AcpiTables.build(config.vcpus(), List.of(), LinuxLayout.ACPI);
         // Built before any resource exists: a command line or initramfs the kernel refuses costs nothing.

@@ -1,0 +1,162 @@
+package dev.hostd.vmm.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.loader.linux.BzImage;
+import dev.hostd.vmm.loader.linux.E820Map;
+import dev.hostd.vmm.loader.linux.Vmlinux;
+import dev.hostd.vmm.loader.linux.ZeroPage;
+import dev.hostd.vmm.testing.GuestKernel;
+import dev.hostd.vmm.testing.VcpuCpuTime;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Debian's stock cloud kernel booted through the x86 64-bit boot protocol ({@link LinuxVm#bootBzImage64}):
+ * the bzImage's own decompressor runs in the guest, from our zero page, page tables and GDT.
+ *
+ * <p>That kernel is built without CONFIG_X86_VERBOSE_BOOTUP, so its decompressor prints none of
+ * its debug lines ("early console in extract_kernel", input_data/output/..., "Decompressing
+ * Linux..."); what it prints on its early console regardless is a warning such as the one for
+ * {@code nokaslr}. So the test checks that line (the decompressor parsed earlyprintk from our
+ * cmd_line_ptr and reached extract_kernel), and then reads guest memory: what the decompressor
+ * writes at the load address must be the vmlinux that our own LZ4 decoder takes out of the same
+ * payload, which shows that {@code output} is our load address and {@code input} the payload the
+ * header names. On this PVM host every guest kernel instruction is emulated (host-facts.md) and
+ * decompressing all 53 MB takes minutes of vCPU time, so the first test stops after a prefix; the
+ * second, which needs VMX/SVM, waits for the decompressed kernel's own banner.
+ */
+class LinuxBzImageBootIT {
+    static final String CMDLINE = "earlyprintk=serial,ttyS0,115200 console=ttyS0 nokaslr";
+    static final int MEMORY_MIB = 128;
+    /** warn() in the decompressor's kaslr.c, printed with blank lines around it whatever the config. */
+    static final String DECOMPRESSOR_LINE = "\n\nKASLR disabled: 'nokaslr' on cmdline.\n\n";
+    /** How much of the vmlinux the decompressor must have written (at about 0.2 MB per second of vCPU time here). */
+    static final long DECOMPRESSED_BYTES = 2L << 20;
+    /** Hang guards, not time assertions: vCPU CPU time (what the guest got) and wall time (a starved run). */
+    static final double HANG_GUARD_CPU_SECONDS = 60;
+    static final long HANG_GUARD_SECONDS = 600;
+    private static final Pattern E820_LINE = Pattern.compile("BIOS-e820: \\[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\\] (\\S+)");
+
+    @Test
+    @Timeout(value = HANG_GUARD_SECONDS + 60, unit = TimeUnit.SECONDS)
+    void theDecompressorRunsFromOurZeroPageAndDecompressesOurPayloadToTheLoadAddress() throws Exception {
+        assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
+        Path vmlinuz = GuestKernel.vmlinuz();
+        byte[] bzImage = Files.readAllBytes(vmlinuz);
+        BzImage image = BzImage.parse(bzImage);
+        MemorySegment vmlinux = MemorySegment.ofArray(Vmlinux.extract(bzImage)); // payload_offset, payload_length
+        try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.bootBzImage64("bz64", kvm, bzImage, LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1))) {
+            long load = image.prefAddress();
+            assertEquals(load + 0x200, vm.layout().entry(), "startup_64 at pref_address + 0x200");
+            double cpuBefore = VcpuCpuTime.seconds(vm.vcpuThreadIds()); // vCPU threads are pooled: count from here
+            MemorySegment output = vm.memory().slice(load, vmlinux.byteSize());
+
+            Progress line = await(vm, cpuBefore, "the decompressor's nokaslr warning", v -> v.console().text().contains(DECOMPRESSOR_LINE));
+            Progress bytes = await(vm, cpuBefore, DECOMPRESSED_BYTES + " bytes of the vmlinux at the load address",
+                    v -> decompressed(output, vmlinux) >= DECOMPRESSED_BYTES);
+            long done = decompressed(output, vmlinux);
+            System.out.printf("LinuxBzImageBootIT: %s via the 64-bit entry: decompressor's first line after %.1f s of vCPU time;"
+                    + " %d of %d vmlinux bytes (%.1f%%) at 0x%x after %.1f s of vCPU time (%.1f s wall): %.2f MB per vCPU second%n",
+                    vmlinuz.getFileName(), line.cpuSeconds, done, vmlinux.byteSize(), 100.0 * done / vmlinux.byteSize(), load,
+                    bytes.cpuSeconds, bytes.wallSeconds, (done / 1e6) / (bytes.cpuSeconds - line.cpuSeconds));
+
+            assertTrue(vm.console().text().startsWith(DECOMPRESSOR_LINE),
+                    "the decompressor is the first to write to the console, through the early console it set up from"
+                            + " earlyprintk= in our command line:\n" + vm.console().text());
+        }
+    }
+
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void theDecompressedKernelPrintsItsBannerAndOurE820Map() throws Exception {
+        assumeTrue(hardwareVirtualization(), "/proc/cpuinfo shows neither vmx nor svm: KVM here is PVM (host-facts.md), which"
+                + " emulates every guest kernel instruction, so decompressing the whole kernel takes minutes of vCPU time;"
+                + " the test above covers the decompressor's start here");
+        assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
+        byte[] bzImage = Files.readAllBytes(GuestKernel.vmlinuz());
+        try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.bootBzImage64("bz64-full", kvm, bzImage, LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1))) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!vm.console().text().contains("ACPI: RSDP")) {
+                if (vm.stopped().isDone() || System.nanoTime() > deadline) {
+                    fail("no ACPI RSDP line from the decompressed kernel (" + (vm.stopped().isDone() ? "the VM stopped" : "hang guard")
+                            + "); console:\n" + vm.console().text());
+                }
+                Thread.sleep(100);
+            }
+            String console = vm.console().text();
+            assertTrue(console.indexOf(DECOMPRESSOR_LINE) < console.indexOf("Linux version "), "the decompressor, then the kernel:\n" + console);
+            assertTrue(console.contains("Command line: " + vm.layout().cmdline()), "the kernel read our cmd_line_ptr:\n" + console);
+            assertEquals(expectedE820(vm.layout().e820()), printedE820(console), "BIOS-e820 lines against the zero page's e820_table");
+        }
+    }
+
+    /** How long the guest took to reach something: vCPU CPU time and wall time since the start of the wait. */
+    private record Progress(double cpuSeconds, double wallSeconds) {}
+
+    private static Progress await(LinuxVm vm, double cpuBefore, String what, Predicate<LinuxVm> reached) throws InterruptedException {
+        long started = System.nanoTime();
+        long deadline = started + TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS);
+        while (true) {
+            double cpu = VcpuCpuTime.seconds(vm.vcpuThreadIds()) - cpuBefore;
+            if (reached.test(vm)) {
+                return new Progress(cpu, (System.nanoTime() - started) / 1e9);
+            }
+            if (vm.stopped().isDone()) {
+                try {
+                    vm.stopped().join();
+                    fail("the VM stopped before " + what + "; console:\n" + vm.console().text());
+                } catch (RuntimeException e) {
+                    fail("the guest failed before " + what + ": " + e.getCause() + "; console:\n" + vm.console().text(), e);
+                }
+            }
+            if (cpu > HANG_GUARD_CPU_SECONDS || System.nanoTime() > deadline) {
+                fail("hang guard: no " + what + " after " + Math.round(cpu) + " s of vCPU CPU time; console:\n" + vm.console().text());
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    /** Bytes at the start of {@code output} equal to the vmlinux. */
+    private static long decompressed(MemorySegment output, MemorySegment vmlinux) {
+        long mismatch = output.mismatch(vmlinux);
+        return mismatch < 0 ? vmlinux.byteSize() : mismatch;
+    }
+
+    private static List<String> expectedE820(E820Map map) {
+        List<String> lines = new ArrayList<>();
+        for (E820Map.Entry e : map.entries()) {
+            lines.add(String.format("%016x-%016x %s", e.address(), e.end() - 1, e.type() == ZeroPage.E820_RAM ? "usable" : "reserved"));
+        }
+        return lines;
+    }
+
+    private static List<String> printedE820(String console) {
+        List<String> lines = new ArrayList<>();
+        Matcher m = E820_LINE.matcher(console);
+        while (m.find()) {
+            lines.add(m.group(1) + "-" + m.group(2) + " " + m.group(3));
+        }
+        return lines;
+    }
+
+    private static boolean hardwareVirtualization() throws IOException {
+        String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                .filter(l -> l.startsWith("flags")).findFirst().orElse("");
+        return Pattern.compile("\\b(vmx|svm)\\b").matcher(flags).find();
+    }
+}
