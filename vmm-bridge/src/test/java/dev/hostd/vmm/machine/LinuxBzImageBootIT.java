@@ -37,14 +37,15 @@ import org.junit.jupiter.api.Timeout;
  * writes at the load address must be the vmlinux that our own LZ4 decoder takes out of the same
  * payload, which shows that {@code output} is our load address and {@code input} the payload the
  * header names. On this PVM host every guest kernel instruction is emulated (host-facts.md) and
- * decompressing all 53 MB takes minutes of vCPU time, so the first test stops after a prefix; the
- * second, which needs VMX/SVM, waits for the decompressed kernel's own banner.
+ * decompressing all 53 MB takes about 130 s of vCPU time, so the first test stops after a prefix;
+ * the second, which needs VMX/SVM, waits for the decompressed kernel's own banner, e820 map and
+ * ACPI tables.
  */
 class LinuxBzImageBootIT {
     static final String CMDLINE = "earlyprintk=serial,ttyS0,115200 console=ttyS0 nokaslr";
     static final int MEMORY_MIB = 128;
-    /** warn() in the decompressor's kaslr.c, printed with blank lines around it whatever the config. */
-    static final String DECOMPRESSOR_LINE = "\n\nKASLR disabled: 'nokaslr' on cmdline.\n\n";
+    /** warn() in the decompressor's kaslr.c, printed (between blank lines, each line ended CR LF) whatever the config. */
+    static final String DECOMPRESSOR_LINE = "KASLR disabled: 'nokaslr' on cmdline.\r\n";
     /** How much of the vmlinux the decompressor must have written (at about 0.2 MB per second of vCPU time here). */
     static final long DECOMPRESSED_BYTES = 2L << 20;
     /** Hang guards, not time assertions: vCPU CPU time (what the guest got) and wall time (a starved run). */
@@ -75,7 +76,7 @@ class LinuxBzImageBootIT {
                     vmlinuz.getFileName(), line.cpuSeconds, done, vmlinux.byteSize(), 100.0 * done / vmlinux.byteSize(), load,
                     bytes.cpuSeconds, bytes.wallSeconds, (done / 1e6) / (bytes.cpuSeconds - line.cpuSeconds));
 
-            assertTrue(vm.console().text().startsWith(DECOMPRESSOR_LINE),
+            assertTrue(vm.console().text().replaceFirst("^(\r\n)*", "").startsWith(DECOMPRESSOR_LINE),
                     "the decompressor is the first to write to the console, through the early console it set up from"
                             + " earlyprintk= in our command line:\n" + vm.console().text());
         }
@@ -85,8 +86,9 @@ class LinuxBzImageBootIT {
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void theDecompressedKernelPrintsItsBannerAndOurE820Map() throws Exception {
         assumeTrue(hardwareVirtualization(), "/proc/cpuinfo shows neither vmx nor svm: KVM here is PVM (host-facts.md), which"
-                + " emulates every guest kernel instruction, so decompressing the whole kernel takes minutes of vCPU time;"
-                + " the test above covers the decompressor's start here");
+                + " emulates every guest kernel instruction; the decompressor then needs about 130 s of vCPU time for the"
+                + " 53 MB vmlinux and the banner comes after about 150 s (measured on such a host, docs/design.md), past"
+                + " this suite's 60 s per boot; the test above covers the decompressor's start here");
         assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
         byte[] bzImage = Files.readAllBytes(GuestKernel.vmlinuz());
         try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.bootBzImage64("bz64-full", kvm, bzImage, LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1))) {
@@ -99,7 +101,8 @@ class LinuxBzImageBootIT {
                 Thread.sleep(100);
             }
             String console = vm.console().text();
-            assertTrue(console.indexOf(DECOMPRESSOR_LINE) < console.indexOf("Linux version "), "the decompressor, then the kernel:\n" + console);
+            int decompressor = console.indexOf(DECOMPRESSOR_LINE), banner = console.indexOf("Linux version ");
+            assertTrue(decompressor >= 0 && banner > decompressor, "the decompressor's line, then the kernel's banner:\n" + console);
             assertTrue(console.contains("Command line: " + vm.layout().cmdline()), "the kernel read our cmd_line_ptr:\n" + console);
             assertEquals(expectedE820(vm.layout().e820()), printedE820(console), "BIOS-e820 lines against the zero page's e820_table");
         }
