@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.loader.linux.TestImages;
 import java.io.IOException;
@@ -128,7 +130,9 @@ class LinuxBzImageVmTest {
     void startup64RunsInLongModeWithTheZeroPageInRsi() throws Exception {
         byte[] bzImage = TestImages.bzImage(assemble(STARTUP_64));
         byte[] initramfs = Arrays.copyOf("HRAM".getBytes(StandardCharsets.US_ASCII), 5000);
-        LinuxBootConfig config = LinuxBootConfig.of("hello bzimage", 64, 1).withInitramfs(initramfs);
+        Identity identity = new Identity(Identity.parseMac("02:00:00:00:00:08"), Identity.parseIpv4("198.18.0.8"), 24,
+                Identity.parseIpv4("198.18.0.1"), "bz64", "sbx-2", "tenant-1");
+        LinuxBootConfig config = LinuxBootConfig.of("hello bzimage", 64, 1).withInitramfs(initramfs).withIdentity(identity);
         try (LinuxVm vm = LinuxVm.bootBzImage64("tiny64", kvm, bzImage, config)) {
             String out = awaitLine(vm);
             LinuxBootLayout layout = vm.layout();
@@ -139,6 +143,8 @@ class LinuxBzImageVmTest {
             assertEquals(String.format("L 00000010 00000018 01000200 00007000 00000003 %08x 00001388A hello bzimage hostd.identity=0x9f000\n",
                     layout.initrdAddress()), out);
             assertEquals('H', vm.memory().readU8(layout.initrdAddress()), "the initramfs is where ramdisk_image says");
+            assertEquals(IdentityPage.MAGIC, vm.memory().readU32(0x9F000), "the identity page where hostd.identity= says");
+            assertEquals(1, IdentityPage.generation(vm.memory(), 0x9F000));
             assertTrue(!vm.stopped().isDone(), "it halts with interrupts off; nothing failed");
         }
     }

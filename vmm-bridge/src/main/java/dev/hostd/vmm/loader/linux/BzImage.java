@@ -98,7 +98,8 @@ public record BzImage(int protocolVersion, int setupSects, long kernelOffset, lo
 
     /**
      * Where the protected-mode kernel goes in a guest whose RAM is contiguous from 0 to
-     * {@code ramTop} (at most 4 GiB: the 64-bit entry's identity map): pref_address, where the
+     * {@code ramTop} (the RAM below the MMIO hole, so inside the 64-bit entry's 4 GiB identity
+     * map): pref_address, where the
      * kernel runs without relocating itself. startup_64 decompresses in place, from the load
      * address rounded up to kernel_alignment but never below the kernel's LOAD_PHYSICAL_ADDR
      * (which is what pref_address holds), and needs init_size bytes from there. So a relocatable

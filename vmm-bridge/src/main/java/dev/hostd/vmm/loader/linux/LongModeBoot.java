@@ -30,7 +30,6 @@ public final class LongModeBoot {
     static final long PRESENT = 1, WRITABLE = 2, PAGE_SIZE_2M = 1 << 7;
     /** Four page directories of 512 entries of 2 MiB: the first 4 GiB. */
     static final int PAGE_DIRECTORIES = 4;
-    static final long IDENTITY_MAPPED = PAGE_DIRECTORIES * 512L * (2L << 20);
 
     private LongModeBoot() {}
 
