@@ -10,6 +10,7 @@ import dev.hostd.vmm.loader.linux.BzImage;
 import dev.hostd.vmm.loader.linux.E820Map;
 import dev.hostd.vmm.loader.linux.Vmlinux;
 import dev.hostd.vmm.loader.linux.ZeroPage;
+import dev.hostd.vmm.testing.GuestInitramfs;
 import dev.hostd.vmm.testing.GuestKernel;
 import dev.hostd.vmm.testing.VcpuCpuTime;
 import java.io.IOException;
@@ -38,8 +39,8 @@ import org.junit.jupiter.api.Timeout;
  * payload, which shows that {@code output} is our load address and {@code input} the payload the
  * header names. On this PVM host every guest kernel instruction is emulated (host-facts.md) and
  * decompressing all 53 MB takes about 130 s of vCPU time, so the first test stops after a prefix;
- * the second, which needs VMX/SVM, waits for the decompressed kernel's own banner, e820 map and
- * ACPI tables.
+ * the second, which needs VMX/SVM, waits for the decompressed kernel's own banner and checks the
+ * command line, e820 map and initramfs it read from the zero page.
  */
 class LinuxBzImageBootIT {
     static final String CMDLINE = "earlyprintk=serial,ttyS0,115200 console=ttyS0 nokaslr";
@@ -84,14 +85,16 @@ class LinuxBzImageBootIT {
 
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
-    void theDecompressedKernelPrintsItsBannerAndOurE820Map() throws Exception {
+    void theDecompressedKernelPrintsItsBannerAndReadsTheZeroPage() throws Exception {
         assumeTrue(hardwareVirtualization(), "/proc/cpuinfo shows neither vmx nor svm: KVM here is PVM (host-facts.md), which"
                 + " emulates every guest kernel instruction; the decompressor then needs about 130 s of vCPU time for the"
                 + " 53 MB vmlinux and the banner comes after about 150 s (measured on such a host, docs/design.md), past"
                 + " this suite's 60 s per boot; the test above covers the decompressor's start here");
         assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
         byte[] bzImage = Files.readAllBytes(GuestKernel.vmlinuz());
-        try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.bootBzImage64("bz64-full", kvm, bzImage, LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1))) {
+        Path initramfs = GuestInitramfs.path();
+        LinuxBootConfig config = LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1).withInitramfs(initramfs);
+        try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.bootBzImage64("bz64-full", kvm, bzImage, config)) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (!vm.console().text().contains("ACPI: RSDP")) {
                 if (vm.stopped().isDone() || System.nanoTime() > deadline) {
@@ -105,6 +108,13 @@ class LinuxBzImageBootIT {
             assertTrue(decompressor >= 0 && banner > decompressor, "the decompressor's line, then the kernel's banner:\n" + console);
             assertTrue(console.contains("Command line: " + vm.layout().cmdline()), "the kernel read our cmd_line_ptr:\n" + console);
             assertEquals(expectedE820(vm.layout().e820()), printedE820(console), "BIOS-e820 lines against the zero page's e820_table");
+            // reserve_initrd(): "RAMDISK: [mem 0x07cd2000-0x07ffffff]", from ramdisk_image/ramdisk_size, the end rounded up to a page
+            LinuxBootLayout layout = vm.layout();
+            assertEquals(Files.size(initramfs), layout.initrdSize());
+            assertTrue(console.contains(String.format("RAMDISK: [mem 0x%08x-0x%08x]", layout.initrdAddress(),
+                    ((layout.initrdAddress() + layout.initrdSize() + 4095) & -4096L) - 1)), "the initramfs where we put it:\n" + console);
+            assertTrue(console.contains(String.format("ACPI: RSDP 0x%016X ", layout.acpi().rsdpAddress())),
+                    "the RSDP at acpi_rsdp_addr:\n" + console);
         }
     }
 
