@@ -23,6 +23,22 @@ public final class CgroupDetection {
         public boolean v1HasCpu() {
             return v1.stream().anyMatch(h -> List.of(h.controllers().split(",")).contains("cpu"));
         }
+
+        /**
+         * Where the backend {@link #open} picks puts the container {@code name}: below this
+         * process's group in the v1 cpu hierarchy, else in cgroup2.
+         */
+        public Path containerDirectory(String name) {
+            if (v1HasCpu()) {
+                V1HierarchyView cpu = v1.stream().filter(h -> List.of(h.controllers().split(",")).contains("cpu")).findFirst().orElseThrow();
+                return under(cpu.mount(), cpu.home()).resolve(name);
+            }
+            return under(v2Mount, v2Path).resolve(name);
+        }
+
+        private static Path under(Path mount, String group) {
+            return group.equals("/") ? mount : mount.resolve(group.substring(1));
+        }
     }
 
     /** A v1 hierarchy as found (public view of {@link V1Hierarchy}). */
@@ -41,7 +57,8 @@ public final class CgroupDetection {
         return open(scan(), containerName);
     }
 
-    static CgroupBackend open(Found found, String containerName) {
+    /** The backend for what {@link #scan()} found (a caller that also needs the scan reads /proc once). */
+    public static CgroupBackend open(Found found, String containerName) {
         validateName(containerName);
         if (found.v1HasCpu()) {
             return new CgroupV1(KernelCgroupFs.INSTANCE,

@@ -74,4 +74,23 @@ class CgroupDetectionTest {
         }
         CgroupDetection.validateName("hostd-sandboxes");
     }
+
+    /** Where the daemon takes its container lock and DebPackageIT looks: the directory the backend makes. */
+    @Test
+    void v1PutsTheContainerInTheCpuHierarchyBelowItsHome() {
+        CgroupDetection.Found found = new CgroupDetection.Found(List.of(
+                new CgroupDetection.V1HierarchyView("cpuset", Path.of("/sys/fs/cgroup/cpuset"), "/"),
+                new CgroupDetection.V1HierarchyView("cpu,cpuacct", Path.of("/sys/fs/cgroup/cpu,cpuacct"), "/system.slice/hostd.service")),
+                Path.of("/sys/fs/cgroup/unified"), "/system.slice/hostd.service");
+        assertEquals(Path.of("/sys/fs/cgroup/cpu,cpuacct/system.slice/hostd.service/hostd-sandboxes"),
+                found.containerDirectory("hostd-sandboxes"));
+    }
+
+    @Test
+    void v2PutsTheContainerBelowTheProcessGroup() {
+        CgroupDetection.Found found = new CgroupDetection.Found(List.of(), Path.of("/sys/fs/cgroup"), "/system.slice/hostd.service");
+        assertEquals(Path.of("/sys/fs/cgroup/system.slice/hostd.service/c1"), found.containerDirectory("c1"));
+        CgroupDetection.Found atRoot = new CgroupDetection.Found(List.of(), Path.of("/sys/fs/cgroup"), "/");
+        assertEquals(Path.of("/sys/fs/cgroup/c1"), atRoot.containerDirectory("c1"));
+    }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -35,6 +36,21 @@ abstract class ApiCommand implements Callable<Integer> {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Prints {@code node} as JSON with {@code --json}, else as {@code human} renders it; exit 0. */
+    int show(JsonNode node, Function<JsonNode, String> human) {
+        if (json()) {
+            printJson(node);
+        } else {
+            out().print(human.apply(node));
+        }
+        return ExitCodes.OK;
+    }
+
+    /** What a delete prints: its JSON says which object is gone. */
+    int showDeleted(String kind, String id) {
+        return show(object().put("id", id).put("deleted", true), n -> "deleted " + kind + " " + id + "\n");
     }
 
     static ObjectNode object() {

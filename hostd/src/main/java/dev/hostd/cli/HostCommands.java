@@ -35,13 +35,7 @@ final class HostCommands {
     static final class Health extends ApiCommand {
         @Override
         int run(ApiClient api) {
-            JsonNode h = ApiClient.expectSuccess(api.get("v1", "health")).json();
-            if (json()) {
-                printJson(h);
-            } else {
-                out().println(Format.text(h, "status"));
-            }
-            return ExitCodes.OK;
+            return show(ApiClient.expectSuccess(api.get("v1", "health")).json(), h -> Format.text(h, "status") + "\n");
         }
     }
 
@@ -50,13 +44,7 @@ final class HostCommands {
     static final class Ready extends ApiCommand {
         @Override
         int run(ApiClient api) {
-            JsonNode r = ApiClient.expectSuccess(api.get("v1", "ready")).json();
-            if (json()) {
-                printJson(r);
-            } else {
-                out().println(Format.text(r, "status"));
-            }
-            return ExitCodes.OK;
+            return show(ApiClient.expectSuccess(api.get("v1", "ready")).json(), r -> Format.text(r, "status") + "\n");
         }
     }
 

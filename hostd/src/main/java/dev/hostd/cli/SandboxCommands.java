@@ -119,12 +119,7 @@ final class SandboxCommands {
     /** Prints one sandbox answer (create, get, pause, resume). */
     abstract static class OneSandbox extends ApiCommand {
         int print(JsonNode s) {
-            if (json()) {
-                printJson(s);
-            } else {
-                out().print(describe(s));
-            }
-            return ExitCodes.OK;
+            return show(s, SandboxCommands::describe);
         }
     }
 
@@ -224,12 +219,7 @@ final class SandboxCommands {
         @Override
         int run(ApiClient api) {
             ApiClient.expectSuccess(api.delete("v1", "sandboxes", id));
-            if (json()) {
-                printJson(object().put("id", id).put("deleted", true));
-            } else {
-                out().println("deleted sandbox " + id);
-            }
-            return ExitCodes.OK;
+            return showDeleted("sandbox", id);
         }
     }
 

@@ -87,13 +87,7 @@ final class TemplateCommands {
             if (network) {
                 body.put("network", true);
             }
-            JsonNode tpl = ApiClient.expectSuccess(api.post(body, "v1", "templates")).json();
-            if (json()) {
-                printJson(tpl);
-            } else {
-                out().print(describe(tpl));
-            }
-            return ExitCodes.OK;
+            return show(ApiClient.expectSuccess(api.post(body, "v1", "templates")).json(), TemplateCommands::describe);
         }
     }
 
@@ -104,13 +98,7 @@ final class TemplateCommands {
 
         @Override
         int run(ApiClient api) {
-            JsonNode tpl = ApiClient.expectSuccess(api.get("v1", "templates", id)).json();
-            if (json()) {
-                printJson(tpl);
-            } else {
-                out().print(describe(tpl));
-            }
-            return ExitCodes.OK;
+            return show(ApiClient.expectSuccess(api.get("v1", "templates", id)).json(), TemplateCommands::describe);
         }
     }
 
@@ -145,12 +133,7 @@ final class TemplateCommands {
         @Override
         int run(ApiClient api) {
             ApiClient.expectSuccess(api.delete("v1", "templates", id));
-            if (json()) {
-                printJson(object().put("id", id).put("deleted", true));
-            } else {
-                out().println("deleted template " + id);
-            }
-            return ExitCodes.OK;
+            return showDeleted("template", id);
         }
     }
 }

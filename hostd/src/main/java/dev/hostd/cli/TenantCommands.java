@@ -37,18 +37,8 @@ final class TenantCommands {
 
         @Override
         int run(ApiClient api) {
-            JsonNode n = ApiClient.expectSuccess(api.put(object().put("vni", vni).put("cidr", cidr).put("gateway", gateway),
-                    "v1", "tenants", tenant, "network")).json();
-            print(n);
-            return ExitCodes.OK;
-        }
-
-        private void print(JsonNode n) {
-            if (json()) {
-                printJson(n);
-            } else {
-                out().println(describe(n));
-            }
+            return show(ApiClient.expectSuccess(api.put(object().put("vni", vni).put("cidr", cidr).put("gateway", gateway),
+                    "v1", "tenants", tenant, "network")).json(), n -> describe(n) + "\n");
         }
     }
 
@@ -59,13 +49,7 @@ final class TenantCommands {
 
         @Override
         int run(ApiClient api) {
-            JsonNode n = ApiClient.expectSuccess(api.get("v1", "tenants", tenant, "network")).json();
-            if (json()) {
-                printJson(n);
-            } else {
-                out().println(describe(n));
-            }
-            return ExitCodes.OK;
+            return show(ApiClient.expectSuccess(api.get("v1", "tenants", tenant, "network")).json(), n -> describe(n) + "\n");
         }
     }
 
@@ -77,12 +61,7 @@ final class TenantCommands {
         @Override
         int run(ApiClient api) {
             ApiClient.expectSuccess(api.delete("v1", "tenants", tenant, "network"));
-            if (json()) {
-                printJson(object().put("tenant", tenant).put("deleted", true));
-            } else {
-                out().println("deleted the network of tenant " + tenant);
-            }
-            return ExitCodes.OK;
+            return show(object().put("tenant", tenant).put("deleted", true), n -> "deleted the network of tenant " + tenant + "\n");
         }
     }
 }

@@ -13,7 +13,6 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,8 +58,8 @@ public final class SandboxCgroups implements AutoCloseable {
         DirectoryLock held = null;
         try {
             CgroupDetection.Found found = CgroupDetection.scan();
-            CgroupBackend backend = CgroupDetection.detect(container); // makes the container if missing
-            held = lockContainer(containerDirectory(found, container));
+            CgroupBackend backend = CgroupDetection.open(found, container); // makes the container if missing
+            held = lockContainer(found.containerDirectory(container));
             this.lock = held;
             this.pool = new CgroupPool(backend, poolSize, poolSize * 2);
             LOG.info("sandbox cgroups: {}, {} pooled, default CPU {} weight {}", backend.describe(), poolSize,
@@ -76,20 +75,6 @@ public final class SandboxCgroups implements AutoCloseable {
             }
             throw e;
         }
-    }
-
-    /** Where the backend put the container: below this process's group in the cpu hierarchy (v1) or in cgroup2. */
-    static Path containerDirectory(CgroupDetection.Found found, String container) {
-        if (found.v1HasCpu()) {
-            CgroupDetection.V1HierarchyView cpu = found.v1().stream()
-                    .filter(h -> List.of(h.controllers().split(",")).contains("cpu")).findFirst().orElseThrow();
-            return under(cpu.mount(), cpu.home()).resolve(container);
-        }
-        return under(found.v2Mount(), found.v2Path()).resolve(container);
-    }
-
-    private static Path under(Path mount, String group) {
-        return group.equals("/") ? mount : mount.resolve(group.substring(1));
     }
 
     /**

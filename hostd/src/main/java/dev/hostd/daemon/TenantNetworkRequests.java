@@ -3,17 +3,18 @@ package dev.hostd.daemon;
 import dev.hostd.net.Ipv4;
 import dev.hostd.net.Ipv4Cidr;
 import dev.hostd.net.TenantSpec;
-import java.util.regex.Pattern;
 
-/** Checks a {@code PUT /v1/tenants/{tenant}/network} body; each error names the member that is wrong. */
+/**
+ * Checks a {@code PUT /v1/tenants/{tenant}/network} body; each error names the member that is wrong.
+ * The rules are {@link TenantSpec}'s (its constructor checks them again as invariants); this only
+ * says which JSON member broke one.
+ */
 final class TenantNetworkRequests {
-    private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
-    static final int MIN_PREFIX = 8, MAX_PREFIX = 30;
 
     private TenantNetworkRequests() {}
 
     static void validateTenant(String tenant) {
-        if (tenant == null || !TENANT.matcher(tenant).matches()) {
+        if (!TenantSpec.validId(tenant)) {
             throw invalid("tenant '" + tenant + "' must be 1-63 of [A-Za-z0-9._-], starting with a letter or digit");
         }
     }
@@ -26,7 +27,7 @@ final class TenantNetworkRequests {
         if (r.vni() == null) {
             throw invalid("vni is required (the VXLAN network identifier of the tenant's VPC, 1..16777215)");
         }
-        if (r.vni() < 1 || r.vni() > 0xFFFFFF) {
+        if (r.vni() < 1 || r.vni() > TenantSpec.MAX_VNI) {
             throw invalid("vni must be 1..16777215; got " + r.vni());
         }
         if (r.cidr() == null) {
@@ -38,8 +39,8 @@ final class TenantNetworkRequests {
         } catch (IllegalArgumentException e) {
             throw invalid("cidr '" + r.cidr() + "' is not an IPv4 network a.b.c.d/n: " + e.getMessage());
         }
-        if (r.cidr().indexOf('/') < 0 || cidr.prefixLength() < MIN_PREFIX || cidr.prefixLength() > MAX_PREFIX) {
-            throw invalid("cidr '" + r.cidr() + "' must have a prefix length of /" + MIN_PREFIX + "../" + MAX_PREFIX);
+        if (r.cidr().indexOf('/') < 0 || cidr.prefixLength() < TenantSpec.MIN_PREFIX || cidr.prefixLength() > TenantSpec.MAX_PREFIX) {
+            throw invalid("cidr '" + r.cidr() + "' must have a prefix length of /" + TenantSpec.MIN_PREFIX + "../" + TenantSpec.MAX_PREFIX);
         }
         if (r.gateway() == null) {
             throw invalid("gateway is required (the VPC gateway's address inside cidr)");

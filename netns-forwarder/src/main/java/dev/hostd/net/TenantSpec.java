@@ -9,15 +9,21 @@ import java.util.regex.Pattern;
  */
 public record TenantSpec(String tenantId, int vni, Ipv4Cidr subnet, int gateway) {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    public static final int MAX_VNI = 0xFFFFFF, MIN_PREFIX = 8, MAX_PREFIX = 30;
+
+    /** Whether {@code id} is a valid tenant id: 1-63 of [A-Za-z0-9._-], starting with a letter or digit. */
+    public static boolean validId(String id) {
+        return id != null && ID.matcher(id).matches();
+    }
 
     public TenantSpec {
-        if (tenantId == null || !ID.matcher(tenantId).matches()) {
+        if (!validId(tenantId)) {
             throw new IllegalArgumentException("tenant id '" + tenantId + "' must be 1-63 of [A-Za-z0-9._-], starting with a letter or digit");
         }
-        if (vni < 1 || vni > 0xFFFFFF) {
+        if (vni < 1 || vni > MAX_VNI) {
             throw new IllegalArgumentException("VNI of tenant " + tenantId + " must be 1..16777215, got " + vni);
         }
-        if (subnet == null || subnet.prefixLength() > 30 || subnet.prefixLength() < 8) {
+        if (subnet == null || subnet.prefixLength() > MAX_PREFIX || subnet.prefixLength() < MIN_PREFIX) {
             throw new IllegalArgumentException("subnet of tenant " + tenantId + " must be a /8../30 network, got " + subnet);
         }
         if (!subnet.contains(gateway) || gateway == subnet.network() || gateway == subnet.broadcast()) {

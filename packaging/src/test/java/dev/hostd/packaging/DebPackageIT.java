@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.hostd.cgroup.CgroupDetection;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -264,6 +265,8 @@ class DebPackageIT {
         // The packaged config enables sandbox cgroups; this daemon gets a container of its own (a daemon
         // with the same container refuses to start), or none where this host has no writable cgroup.
         String container = "hostd-it-deb-" + ProcessHandle.current().pid();
+        // Where the daemon (a child of this JVM, so in its cgroups) makes it, on v1 or v2 hosts alike.
+        Path containerDir = CgroupDetection.scan().containerDirectory(container);
         boolean cgroups = Files.isWritable(Path.of("/sys/fs/cgroup/cpu/tasks")) || Files.isWritable(Path.of("/sys/fs/cgroup/cgroup.procs"));
         if (!cgroups) {
             System.err.println("DebPackageIT: no writable cgroup hierarchy here: the daemon runs with hostd.cgroups.enabled=false");
@@ -295,9 +298,9 @@ class DebPackageIT {
             assertEquals(0, health.exit(), "hostd never answered on " + socket + ": " + health.all()
                     + "\nhostd log:\n" + Files.readString(work.resolve("hostd.log")));
 
-            if (cgroups && Files.isWritable(Path.of("/sys/fs/cgroup/cpu/tasks"))) {
-                assertTrue(Files.isDirectory(Path.of("/sys/fs/cgroup/cpu", container)),
-                        "the packaged config's sandbox cgroups are on: container " + container + " made");
+            if (cgroups) {
+                assertTrue(Files.isDirectory(containerDir),
+                        "the packaged config's sandbox cgroups are on: container " + containerDir + " made");
             }
             Run host = run(List.of(hostctl.toString(), "--socket", socket.toString(), "host"), javaEnv(), 120);
             assertEquals(0, host.exit(), host.all());
@@ -312,17 +315,16 @@ class DebPackageIT {
             }
             Files.deleteIfExists(socket);
         }
-        Path v1Container = Path.of("/sys/fs/cgroup/cpu", container);
-        boolean left = Files.exists(v1Container);
+        boolean left = Files.exists(containerDir);
         if (left) { // the daemon was killed: its groups hold no thread of a live process any more
-            try (var groups = Files.list(v1Container)) {
+            try (var groups = Files.list(containerDir)) {
                 for (Path g : groups.filter(Files::isDirectory).toList()) {
                     Files.delete(g);
                 }
             }
-            Files.delete(v1Container);
+            Files.delete(containerDir);
         }
-        assertFalse(left, "the daemon's stop removed its cgroup container " + v1Container);
+        assertFalse(left, "the daemon's stop removed its cgroup container " + containerDir);
     }
 
     // ---- helpers ----

@@ -14,7 +14,13 @@ public final class RegistryBackend implements BlobBackend {
 
     @Override
     public byte[] read(Digest blob, long offset, int length) throws IOException {
-        return client.range(blob, offset, length);
+        try (java.io.InputStream in = client.rangeStream(blob, offset, length)) {
+            byte[] bytes = in.readNBytes(length);
+            if (bytes.length != length) {
+                throw new IOException("registry sent " + bytes.length + " of " + length + " bytes at " + offset + " of " + blob);
+            }
+            return bytes;
+        }
     }
 
     @Override

@@ -53,26 +53,11 @@ public final class RegistryClient {
         }
     }
 
-    /** Bytes [offset, offset+length) of a blob; IOException on transport errors and 5xx (retried by the caller). */
-    public byte[] range(Digest blob, long offset, int length) throws IOException {
-        HttpRequest req = HttpRequest.newBuilder(uri("/blobs/" + blob)).timeout(timeout)
-                .header("Range", "bytes=" + offset + "-" + (offset + length - 1)).GET().build();
-        HttpResponse<byte[]> r = send(req);
-        if (r.statusCode() != 206) {
-            throw status("read range of blob " + blob, r);
-        }
-        String cr = r.headers().firstValue("Content-Range").orElse("");
-        if (!cr.startsWith("bytes " + offset + "-" + (offset + length - 1) + "/") || r.body().length != length) {
-            throw new IOException("registry answered range " + offset + "+" + length + " of " + blob + " with '" + cr
-                    + "' and " + r.body().length + " bytes");
-        }
-        return r.body();
-    }
-
     /**
-     * The same range as {@link #range}, as the response body stream (closed by the caller), once
-     * the status and Content-Range are checked: the caller reads exactly {@code length} bytes and
-     * treats a short stream as a transport error.
+     * Bytes {@code [offset, offset+length)} of {@code blob} (an HTTP Range request) as the response
+     * body stream, closed by the caller, once the status and Content-Range are checked: the caller
+     * reads exactly {@code length} bytes and treats a short stream as a transport error.
+     * IOException on transport errors and 5xx (retried by the caller).
      */
     public java.io.InputStream rangeStream(Digest blob, long offset, int length) throws IOException {
         HttpRequest req = HttpRequest.newBuilder(uri("/blobs/" + blob)).timeout(timeout)

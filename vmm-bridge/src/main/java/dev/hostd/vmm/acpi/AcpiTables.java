@@ -20,6 +20,10 @@ public final class AcpiTables {
     public static final long BIOS_AREA = 0xE_0000L;
     public static final long BIOS_AREA_END = 0x10_0000L;
     static final int ALIGN = 16;
+    /** The hardware-reduced sleep control and status registers (FADT), one byte each; the VMM's device answers there. */
+    public static final int SLEEP_CONTROL_PORT = 0x600, SLEEP_STATUS_PORT = 0x601;
+    /** SLP_TYP of S5 (soft off), as the DSDT's {@code \_S5} gives it. */
+    public static final int S5_SLEEP_TYPE = 5;
     /** The IOAPIC has 24 inputs. */
     static final int IOAPIC_PINS = 24;
 

@@ -4,13 +4,13 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A small encoder for the ACPI Machine Language subset a DSDT of static devices needs (ACPI 6.5
- * §20.2): name strings, integers, strings, buffers, Name, Scope and Device. Every method returns
+ * §20.2): name strings, integers, strings, buffers, packages, Name, Scope and Device. Every method returns
  * the encoded bytes of one term, so terms nest by concatenation.
  */
 public final class Aml {
     static final int ZERO_OP = 0x00, ONE_OP = 0x01, NAME_OP = 0x08, BYTE_PREFIX = 0x0A,
             WORD_PREFIX = 0x0B, DWORD_PREFIX = 0x0C, STRING_PREFIX = 0x0D, QWORD_PREFIX = 0x0E,
-            SCOPE_OP = 0x10, BUFFER_OP = 0x11, EXT_OP_PREFIX = 0x5B, DEVICE_OP = 0x82,
+            SCOPE_OP = 0x10, BUFFER_OP = 0x11, PACKAGE_OP = 0x12, EXT_OP_PREFIX = 0x5B, DEVICE_OP = 0x82,
             ROOT_CHAR = 0x5C;
     /** Largest length a PkgLength can express: 28 bits. */
     static final int MAX_PKG_LENGTH = (1 << 28) - 1;
@@ -112,6 +112,14 @@ public final class Aml {
     public static byte[] buffer(byte[] bytes) {
         byte[] size = integer(bytes.length);
         return pkg(new byte[] {BUFFER_OP}, concat(size, bytes));
+    }
+
+    /** Package(n) {elements}: PackageOp PkgLength NumElements PackageElementList, at most 255 elements. */
+    public static byte[] packageOf(byte[]... elements) {
+        if (elements.length > 0xFF) {
+            throw new IllegalArgumentException("AML Package of " + elements.length + " elements; at most 255 (use VarPackage)");
+        }
+        return pkg(new byte[] {PACKAGE_OP}, concat(new byte[] {(byte) elements.length}, concat(elements)));
     }
 
     /** Name(path, value). */

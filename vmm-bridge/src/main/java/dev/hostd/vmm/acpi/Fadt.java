@@ -3,14 +3,17 @@ package dev.hostd.vmm.acpi;
 /**
  * Fixed ACPI Description Table ("FACP"), revision 6.5, for a hardware-reduced platform (ACPI 6.5
  * §5.2.9, §4.1): no PM1/PM2/GPE register blocks, no SCI, no FACS; only the flag saying so, the
- * boot-architecture flags, and the DSDT address. Linux then takes ACPI events from nothing and
- * needs no ACPI hardware to be emulated.
+ * boot-architecture flags, the DSDT address, and the sleep control/status registers (§4.8.3.7) as
+ * one-byte I/O ports, through which the guest powers off (S5, see the DSDT's {@code \_S5}). Linux
+ * then takes ACPI events from nothing and needs no other ACPI hardware to be emulated.
  */
 final class Fadt {
     static final int SIZE = 276;
     static final int REVISION = 6, MINOR_REVISION = 5;
     static final int DSDT_OFFSET = 40, IAPC_BOOT_ARCH_OFFSET = 109, FLAGS_OFFSET = 112,
-            MINOR_VERSION_OFFSET = 131, X_DSDT_OFFSET = 140;
+            MINOR_VERSION_OFFSET = 131, X_DSDT_OFFSET = 140, SLEEP_CONTROL_OFFSET = 244, SLEEP_STATUS_OFFSET = 256;
+    /** Generic Address Structure (§5.2.3.2) fields for a byte-wide I/O port. */
+    static final int GAS_SYSTEM_IO = 1, GAS_BYTE_ACCESS = 1;
     /** Flags bit 20: HW_REDUCED_ACPI. */
     static final int HW_REDUCED_ACPI = 1 << 20;
     /** IAPC_BOOT_ARCH: no VGA (bit 2), no MSI (bit 3, there is no PCI), no CMOS RTC (bit 5); bit 1 clear = no 8042. */
@@ -42,8 +45,14 @@ final class Fadt {
                 .u64(0) // 132 X_FIRMWARE_CTRL
                 .u64(dsdtAddress) // 140 X_DSDT
                 .zeros(8 * 12) // 148 X_PM1a_EVT .. X_GPE1 blocks: none
-                .zeros(2 * 12) // 244 SLEEP_CONTROL_REG, SLEEP_STATUS_REG: no sleep states
+                .bytes(ioPort(AcpiTables.SLEEP_CONTROL_PORT)) // 244 SLEEP_CONTROL_REG
+                .bytes(ioPort(AcpiTables.SLEEP_STATUS_PORT)) // 256 SLEEP_STATUS_REG
                 .ascii("HOSTD", 8); // 268 Hypervisor Vendor Identity
         return Sdt.table("FACP", REVISION, body.toByteArray());
+    }
+
+    /** A GAS naming one 8-bit I/O port, accessed a byte at a time. */
+    static byte[] ioPort(int port) {
+        return new ByteWriter().u8(GAS_SYSTEM_IO).u8(8).u8(0).u8(GAS_BYTE_ACCESS).u64(port).toByteArray();
     }
 }

@@ -1,6 +1,6 @@
 package dev.hostd.vmm.machine;
 
-/** What a vCPU needs from its VM while handling exits; implemented by {@link MicroVm}. */
+/** What a vCPU needs from its VM while handling exits; implemented by {@link MicroVm} and {@link LinuxVm}. */
 interface ExitContext {
     /** Paravirtual ports of docs/guest-abi.md. */
     int WAIT_PORT = 0x510;
@@ -19,6 +19,14 @@ interface ExitContext {
     PioBus pio();
 
     MmioBus mmio();
+
+    /**
+     * A vCPU triple-faulted (KVM_EXIT_SHUTDOWN). True if the VM takes that as a reset and has
+     * asked its vCPUs to stop; false makes it a guest failure, as for the test guest.
+     */
+    default boolean tripleFault(int vcpuIndex) {
+        return false;
+    }
 
     /** Delivers pending host work into guest queues; true if the guest has something new. */
     boolean serviceDevices();

@@ -3,11 +3,13 @@ package dev.hostd.vmm.machine;
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.acpi.AcpiLayout;
 import dev.hostd.vmm.acpi.AcpiTables;
+import dev.hostd.vmm.agent.AgentEndpoint;
+import dev.hostd.vmm.device.platform.AcpiSleepRegisters;
+import dev.hostd.vmm.device.platform.I8042;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.device.serial.Serial8250;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
-import dev.hostd.vmm.kvm.VcpuFd;
 import dev.hostd.vmm.loader.GuestLayout;
 import dev.hostd.vmm.loader.linux.BootParams;
 import dev.hostd.vmm.loader.linux.BzImage;
@@ -33,13 +35,19 @@ import java.util.concurrent.CompletableFuture;
  * at its physical addresses, hvm_start_info with our e820 map, command line and RSDP, our ACPI
  * tables at 0xE0000, KVM's in-kernel irqchip and PIT, an 8250 at COM1 as the console, an optional
  * initramfs (the first PVH module) and the identity page at {@link LinuxLayout#IDENTITY_PAGE}, named
- * on the command line for the agent. No virtio devices or snapshots yet. Starts running;
+ * on the command line for the agent. Up to {@link #MAX_VCPUS} vCPUs: the BSP (vCPU 0) starts at the
+ * PVH entry, the others wait in KVM for the kernel's INIT-SIPI-SIPI. The guest stops itself by a
+ * reset through the i8042, an ACPI power-off or a triple fault ({@link StopReason}). The agent
+ * channel is a virtio-mmio vsock in slot 0 that the DSDT describes ({@link LinuxDevices}: irqfd
+ * interrupts, a service thread for host-side work). No snapshots yet. Starts running;
  * {@link #close()} releases everything.
  */
 public final class LinuxVm implements AutoCloseable, ExitContext {
     /** Linux prints a lot before anyone reads it; keep the whole early log. */
     static final int CONSOLE_LOG_BYTES = 1 << 20;
     static final int MIN_MEMORY_MIB = 64;
+    /** Each vCPU holds a platform thread and a kvm_run mapping; sandboxes are small. The MADT allows 255. */
+    public static final int MAX_VCPUS = 32;
 
     private final String name;
     private final VmShell shell;
@@ -47,22 +55,37 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private final PioBus pio = new PioBus();
     private final MmioBus mmio = new MmioBus();
     private final Serial8250 serial = new Serial8250(new ConsoleLog(CONSOLE_LOG_BYTES));
-    private final Vcpu vcpu;
-    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private final VcpuGroup vcpus;
+    private final LinuxDevices devices;
     private LinuxBootLayout layout;
 
-    private LinuxVm(String name, VmShell shell) {
+    private LinuxVm(String name, VmShell shell, int vcpuCount) {
         this.name = name;
         this.shell = shell;
         shell.take();
         this.memory = new GuestMemory(shell.ram().segment());
         pio.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
-        this.vcpu = new Vcpu(shell.vcpu(), this, stopped::completeExceptionally);
+        try {
+            this.vcpus = new VcpuGroup(shell, vcpuCount, this);
+        } catch (RuntimeException e) {
+            closeShell();
+            throw e;
+        }
+        pio.register(I8042.BASE, I8042.PORT_COUNT, new I8042(() -> vcpus.stopWith(StopReason.REBOOT)));
+        pio.register(AcpiTables.SLEEP_CONTROL_PORT, AcpiSleepRegisters.PORT_COUNT,
+                new AcpiSleepRegisters(() -> vcpus.stopWith(StopReason.POWER_OFF)));
+        try {
+            this.devices = LinuxDevices.attach(shell.vm(), memory, mmio, name);
+        } catch (RuntimeException e) {
+            vcpus.close();
+            closeShell();
+            throw e;
+        }
     }
 
     /**
      * Boots the kernel in {@code bzImage} with {@code cmdline}, {@code memoryMiB} of RAM and
-     * {@code vcpus} vCPUs (1 for now: starting application processors is not wired).
+     * {@code vcpus} vCPUs (1..{@link #MAX_VCPUS}).
      */
     public static LinuxVm boot(String name, Kvm kvm, byte[] bzImage, String cmdline, int memoryMiB, int vcpus) {
         return boot(name, kvm, bzImage, LinuxBootConfig.of(cmdline, memoryMiB, vcpus));
@@ -93,11 +116,11 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
             ram = file.mapShared();
         }
-        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram));
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram), config.vcpus());
         try {
             kernel.load(vm.memory, elf);
             E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
-            AcpiLayout acpi = AcpiTables.build(config.vcpus(), List.of(), LinuxLayout.ACPI);
+            AcpiLayout acpi = AcpiTables.build(config.vcpus(), vm.devices.slots(), LinuxLayout.ACPI);
             vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
             vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
             byte[] memmap = PvhStartInfo.memmap(e820);
@@ -119,12 +142,14 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
                         java.time.Instant.now().toEpochMilli() * 1_000_000L);
             }
             PvhBoot.writeGdt(vm.memory);
-            VcpuFd fd = vm.vcpu.fd();
-            fd.setCpuid(LinuxCpuid.forGuest(kvm.supportedCpuidEntries()));
-            PvhBoot.setRegisters(fd, kernel.pvhEntry(), LinuxLayout.START_INFO);
+            byte[] supported = kvm.supportedCpuidEntries();
+            for (int i = 0; i < vm.vcpus.size(); i++) {
+                vm.vcpus.fd(i).setCpuid(LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
+            }
+            PvhBoot.setRegisters(vm.vcpus.fd(0), kernel.pvhEntry(), LinuxLayout.START_INFO); // the APs wait for SIPI
             vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end(), cmdline, LinuxLayout.IDENTITY_PAGE,
                     initrd, initramfs == null ? 0 : initramfs.length);
-            vm.vcpu.start("vcpu-linux-" + name, false);
+            vm.vcpus.start("vcpu-linux-" + name);
             return vm;
         } catch (RuntimeException e) {
             vm.close();
@@ -146,19 +171,20 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         BzImage image = BzImage.parse(bzImage);
         long load = image.loadAddress(ramTop);
         byte[] initramfs = config.initramfs();
-        long initrd = initramfs == null ? 0   // below the kernel's initrd_addr_max too, which PVH does not have
+        // Placed before any resource exists, so an initramfs that does not fit costs nothing; below
+        // the kernel's initrd_addr_max too, which PVH does not have.
+        long initrd = initramfs == null ? 0
                 : InitrdPlacement.place(initramfs.length, image.end(load), Math.min(ramTop, image.initrdAddrMax() + 1));
-        E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
-        AcpiLayout acpi = AcpiTables.build(config.vcpus(), List.of(), LinuxLayout.ACPI);
-        // Built before any resource exists: a command line or initramfs the kernel refuses costs nothing.
-        byte[] zeroPage = BootParams.build(image, new BootParams.Settings(e820, LinuxLayout.CMDLINE, cmd.length - 1, initrd,
-                initramfs == null ? 0 : initramfs.length, acpi.rsdpAddress()));
         MemoryMapping ram;
         try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
             ram = file.mapShared();
         }
-        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram));
+        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram), config.vcpus());
         try {
+            E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
+            AcpiLayout acpi = AcpiTables.build(config.vcpus(), vm.devices.slots(), LinuxLayout.ACPI);
+            byte[] zeroPage = BootParams.build(image, new BootParams.Settings(e820, LinuxLayout.CMDLINE, cmd.length - 1, initrd,
+                    initramfs == null ? 0 : initramfs.length, acpi.rsdpAddress()));
             image.load(vm.memory, bzImage, ramTop);
             vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
             vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
@@ -174,13 +200,15 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             }
             LongModeBoot.writeGdt(vm.memory);
             LongModeBoot.writePageTables(vm.memory);
-            VcpuFd fd = vm.vcpu.fd();
-            fd.setCpuid(LinuxCpuid.forGuest(kvm.supportedCpuidEntries()));
-            LongModeBoot.setRegisters(fd, image.entry64(load), LinuxLayout.ZERO_PAGE);
+            byte[] supported = kvm.supportedCpuidEntries();
+            for (int i = 0; i < vm.vcpus.size(); i++) {
+                vm.vcpus.fd(i).setCpuid(LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
+            }
+            LongModeBoot.setRegisters(vm.vcpus.fd(0), image.entry64(load), LinuxLayout.ZERO_PAGE); // the APs wait for SIPI
             vm.layout = new LinuxBootLayout(e820, acpi, image.entry64(load), image.end(load),
                     new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII), LinuxLayout.IDENTITY_PAGE,
                     initrd, initramfs == null ? 0 : initramfs.length);
-            vm.vcpu.start("vcpu-linux-" + name, false);
+            vm.vcpus.start("vcpu-linux-" + name);
             return vm;
         } catch (RuntimeException e) {
             vm.close();
@@ -195,8 +223,8 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     private static byte[] checkShape(LinuxBootConfig config) {
         int vcpus = config.vcpus();
         int memoryMiB = config.memoryMiB();
-        if (vcpus != 1) {
-            throw invalid("a Linux guest has 1 vCPU for now (application processor start-up is not wired), asked for " + vcpus);
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw invalid("a Linux guest has 1.." + MAX_VCPUS + " vCPUs, asked for " + vcpus);
         }
         if (memoryMiB < MIN_MEMORY_MIB || ((long) memoryMiB << 20) > GuestLayout.MMIO_BASE) {
             throw invalid("a Linux guest needs " + MIN_MEMORY_MIB + ".." + (GuestLayout.MMIO_BASE >> 20)
@@ -230,19 +258,39 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return memory;
     }
 
-    /** Linux thread ids of the VM's vCPU threads (one today); empty once the VM stopped. */
+    /** Linux thread ids of the VM's vCPU threads still running, in vCPU order; empty once the VM stopped. */
     public int[] vcpuThreadIds() {
-        int tid = vcpu.threadId();
-        return tid == 0 ? new int[0] : new int[] {tid};
+        return vcpus.threadIds();
     }
 
     public ConsoleLog console() {
         return serial.log();
     }
 
-    /** Completes exceptionally, with the reason, if the guest or its vCPU failed (a triple fault, an instruction KVM cannot emulate). */
-    public CompletableFuture<Void> stopped() {
-        return stopped;
+    /** The virtio devices, for tests of this package. */
+    LinuxDevices devices() {
+        return devices;
+    }
+
+    /** The host side of the agent channel (vsock port {@value AgentEndpoint#AGENT_PORT}), as for the test guest. */
+    public AgentEndpoint agent() {
+        return devices.agent();
+    }
+
+    /**
+     * Completes once every vCPU thread has stopped: with why (the guest rebooted, powered off or
+     * triple-faulted, or the VM was closed), or exceptionally, naming the vCPU, if one failed (an
+     * instruction KVM cannot emulate, say). The memory and fds stay until {@link #close()}.
+     */
+    public CompletableFuture<StopReason> stopped() {
+        return vcpus.stopped();
+    }
+
+    /** A triple fault resets a PC: the VM stops with {@link StopReason#TRIPLE_FAULT} rather than failing. */
+    @Override
+    public boolean tripleFault(int vcpuIndex) {
+        vcpus.stopWith(StopReason.TRIPLE_FAULT);
+        return true;
     }
 
     /** A Linux guest's port I/O all goes to devices; nothing parks or panics the vCPU. */
@@ -271,14 +319,18 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return serial.log().tail(10);
     }
 
-    /** Stops the vCPU and releases the vCPU, the VM and the RAM. Idempotent. */
+    /** Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. */
     @Override
     public void close() {
-        vcpu.stop();
+        vcpus.close();
+        devices.close();
+        closeShell();
+    }
+
+    private void closeShell() {
         closeQuietly(shell.vcpu());
         closeQuietly(shell.vm());
         shell.ram().close();
-        stopped.complete(null);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -26,6 +26,7 @@ final class Vcpu implements Runnable {
     private final MemorySegment run;
     private final ExitContext vm;
     private final Consumer<VmmException> onFailure;
+    private final Runnable onExit;
     private volatile Thread thread;
     private long pthread;
     /** Linux thread id of the thread serving this vCPU while it runs; 0 before start and after exit. */
@@ -38,10 +39,16 @@ final class Vcpu implements Runnable {
     private volatile boolean idle;
 
     Vcpu(VcpuFd fd, ExitContext vm, Consumer<VmmException> onFailure) {
+        this(fd, vm, onFailure, () -> {});
+    }
+
+    /** As above; {@code onExit} runs on the vCPU thread once it has left the run loop for good (after {@code onFailure}). */
+    Vcpu(VcpuFd fd, ExitContext vm, Consumer<VmmException> onFailure, Runnable onExit) {
         this.fd = fd;
         this.run = fd.runStruct();
         this.vm = vm;
         this.onFailure = onFailure;
+        this.onExit = onExit;
     }
 
     VcpuFd fd() {
@@ -82,13 +89,16 @@ final class Vcpu implements Runnable {
         notifyAll();
     }
 
+    /** Asks the thread to leave the run loop and returns at once; any thread, the vCPU's own included. */
+    synchronized void requestStop() {
+        stopRequested = true;
+        kick();
+        notifyAll();
+    }
+
     /** Stops the thread and waits for it. The fd stays open for the owner to close. */
     void stop() {
-        synchronized (this) {
-            stopRequested = true;
-            kick();
-            notifyAll();
-        }
+        requestStop();
         synchronized (this) {
             while (started && !exited && thread != Thread.currentThread()) {
                 waitUninterruptibly();
@@ -164,6 +174,7 @@ final class Vcpu implements Runnable {
             if (kick != null) {
                 kick.consumePending(); // the pooled thread's next vCPU starts without a stale kick
             }
+            onExit.run();
         }
     }
 
@@ -188,6 +199,9 @@ final class Vcpu implements Runnable {
             }
             ranSinceComplete = true;
             int result = fd.run();
+            if (result == -Errno.EAGAIN) {
+                continue; // an AP left wait-for-SIPI (an INIT arrived): KVM wants KVM_RUN again, as QEMU does
+            }
             if (result < 0) {
                 if (result != -Errno.EINTR) {
                     throw VmmException.fromErrno("KVM_RUN", -result);
@@ -219,7 +233,11 @@ final class Vcpu implements Runnable {
         switch (reason) {
             case kvm_h.KVM_EXIT_IO -> handleIo(run.asSlice(IO_OFFSET, kvm_run_io.sizeof()));
             case kvm_h.KVM_EXIT_MMIO -> handleMmio(run.asSlice(IO_OFFSET, kvm_run_mmio.sizeof()));
-            case kvm_h.KVM_EXIT_SHUTDOWN -> throw guestFailure("guest crashed: triple fault (KVM_EXIT_SHUTDOWN)");
+            case kvm_h.KVM_EXIT_SHUTDOWN -> {
+                if (!vm.tripleFault(fd.index())) {
+                    throw guestFailure("guest crashed: triple fault (KVM_EXIT_SHUTDOWN)");
+                }
+            }
             case kvm_h.KVM_EXIT_HLT -> throw guestFailure("guest halted (KVM_EXIT_HLT)");
             case kvm_h.KVM_EXIT_FAIL_ENTRY -> throw guestFailure(String.format("KVM could not enter the guest: hardware reason %#x",
                     kvm_run_fail_entry.hardware_entry_failure_reason(run.asSlice(IO_OFFSET, kvm_run_fail_entry.sizeof()))));

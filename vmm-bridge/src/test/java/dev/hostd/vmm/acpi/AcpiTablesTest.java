@@ -71,6 +71,25 @@ class AcpiTablesTest {
     }
 
     @Test
+    void fadtNamesTheSleepRegistersAndTheDsdtHasS5() {
+        AcpiLayout layout = AcpiTables.build(1, TWO, AcpiTables.BIOS_AREA);
+        ByteBuffer fadt = le(layout.table("FACP").bytes());
+        for (int[] reg : new int[][] {{Fadt.SLEEP_CONTROL_OFFSET, AcpiTables.SLEEP_CONTROL_PORT},
+                {Fadt.SLEEP_STATUS_OFFSET, AcpiTables.SLEEP_STATUS_PORT}}) {
+            int off = reg[0];
+            assertEquals(Fadt.GAS_SYSTEM_IO, fadt.get(off), "space: I/O");
+            assertEquals(8, fadt.get(off + 1), "8 bits wide");
+            assertEquals(0, fadt.get(off + 2), "at bit 0");
+            assertEquals(Fadt.GAS_BYTE_ACCESS, fadt.get(off + 3), "byte access");
+            assertEquals(reg[1], fadt.getLong(off + 4), "port");
+        }
+        assertEquals(0, fadt.getInt(Fadt.FLAGS_OFFSET) & (1 << 10), "no RESET_REG_SUP: reset goes through the i8042");
+        byte[] s5 = Aml.nameOf("\\_S5_", Aml.packageOf(Aml.integer(AcpiTables.S5_SLEEP_TYPE), Aml.integer(0)));
+        byte[] dsdt = layout.table("DSDT").bytes();
+        assertArrayEquals(s5, java.util.Arrays.copyOfRange(dsdt, 36, 36 + s5.length), "\\_S5 first in the DSDT's AML");
+    }
+
+    @Test
     void imageHoldsEveryTableAtItsOffset() {
         AcpiLayout layout = AcpiTables.build(1, TWO, 0x9_0000);
         byte[] image = layout.image();

@@ -78,6 +78,15 @@ class AmlTest {
     }
 
     @Test
+    void packagesCountTheirElements() {
+        // Name(\_S5, Package(2) {5, Zero}): 08 \_S5_ 12, PkgLength 5 (4 content bytes + itself), NumElements 2, 0A 05, 00
+        assertArrayEquals(hex("08 5C 5F 53 35 5F 12 05 02 0A 05 00"),
+                Aml.nameOf("\\_S5_", Aml.packageOf(Aml.integer(5), Aml.integer(0))));
+        assertArrayEquals(hex("12 02 00"), Aml.packageOf());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Aml.packageOf(new byte[256][]));
+    }
+
+    @Test
     void eisaIdMatchesTheSpecExamples() {
         assertEquals(0x0105D041L, Aml.eisaId("PNP0501"));
         assertEquals(0x090CD041L, Aml.eisaId("PNP0C09")); // the embedded controller example in the spec

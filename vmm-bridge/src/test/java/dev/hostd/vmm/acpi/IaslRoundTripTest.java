@@ -70,6 +70,18 @@ class IaslRoundTripTest {
     }
 
     @Test
+    void dsdtDecodesToTheS5PackageAtTheRoot() throws Exception {
+        String dsl = disassemble("DSDT");
+        // Name (\_S5, Package (0x02) { <SLP_TYPa>, Zero }) at the root, before Scope (\_SB)
+        String s5 = "\n    Name (\\_S5, Package (0x02)";
+        int at = dsl.indexOf(s5);
+        assertTrue(at >= 0, dsl);
+        String body = dsl.substring(dsl.indexOf('{', at), dsl.indexOf("})", at)).replaceAll("\\s+", "");
+        assertEquals(String.format("{0x%02X,Zero", AcpiTables.S5_SLEEP_TYPE), body, dsl);
+        assertTrue(at < dsl.indexOf("Scope (\\_SB)"), dsl);
+    }
+
+    @Test
     void madtDecodesToOneLocalApicPerVcpuAndTheIoapic() throws Exception {
         String dsl = disassemble("APIC");
         assertEquals(VCPUS, count(dsl, "[Processor Local APIC]"), dsl);
@@ -91,6 +103,26 @@ class IaslRoundTripTest {
         assertTrue(dsl.contains("Hardware Reduced (V5) : 1"), dsl);
         assertTrue(dsl.contains(String.format("DSDT Address : %08X", dsdt)), dsl);
         assertTrue(dsl.contains(String.format("DSDT Address : %016X", dsdt)), dsl);
+    }
+
+    @Test
+    void fadtDecodesToTheSleepRegistersAsByteWideIoPorts() throws Exception {
+        String dsl = disassemble("FACP");
+        assertEquals(List.of(new Gas("01 [SystemIO]", "08", "00", "01 [Byte Access:8]", AcpiTables.SLEEP_CONTROL_PORT),
+                new Gas("01 [SystemIO]", "08", "00", "01 [Byte Access:8]", AcpiTables.SLEEP_STATUS_PORT)),
+                List.of(gas(dsl, "Sleep Control Register"), gas(dsl, "Sleep Status Register")), dsl);
+        assertTrue(dsl.contains("Reset Register Supported (V2) : 0"), "reset goes through the i8042, not a reset register:\n" + dsl);
+    }
+
+    /** A Generic Address Structure as iasl prints it. */
+    record Gas(String spaceId, String bitWidth, String bitOffset, String accessWidth, long address) {}
+
+    private static Gas gas(String dsl, String name) {
+        Matcher m = Pattern.compile(Pattern.quote(name) + " : \\[Generic Address Structure\\]\\n"
+                + ".*Space ID : ([^\\n]+)\\n.*Bit Width : (\\S+)\\n.*Bit Offset : (\\S+)\\n"
+                + ".*Encoded Access Width : ([^\\n]+)\\n.*Address : ([0-9A-F]{16})\\n").matcher(dsl);
+        assertTrue(m.find(), name + " not decoded:\n" + dsl);
+        return new Gas(m.group(1).strip(), m.group(2), m.group(3), m.group(4).strip(), Long.parseLong(m.group(5), 16));
     }
 
     @Test

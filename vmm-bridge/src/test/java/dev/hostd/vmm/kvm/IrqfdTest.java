@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.device.virtio.IrqfdLine;
+import dev.hostd.vmm.testing.PicState;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,9 +16,6 @@ import org.junit.jupiter.api.Timeout;
 /** KVM_IRQFD on the real /dev/kvm: a signalled eventfd becomes a pending interrupt in the in-kernel PIC. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // hang guard only
 class IrqfdTest {
-    static final int PIC_MASTER = 0;
-    /** struct kvm_irqchip: chip_id, pad, then struct kvm_pic_state {last_irr, irr, imr, isr, ...}. */
-    static final int PIC_IRR_BYTE = 8 + 1;
     static Kvm kvm;
 
     @BeforeAll
@@ -30,23 +28,19 @@ class IrqfdTest {
         kvm.close();
     }
 
-    static boolean picPending(VmFd vm, int irq) {
-        return (vm.getIrqchip(PIC_MASTER)[PIC_IRR_BYTE] & (1 << irq)) != 0;
-    }
-
     @Test
     void raisingTheLineMakesItsGsiPendingInThePic() throws InterruptedException {
         assertTrue(kvm.checkExtension(dev.hostd.vmm.internal.linux.kvm_h.KVM_CAP_IRQFD), "KVM_CAP_IRQFD");
         try (VmFd vm = kvm.createVm()) {
             vm.createIrqchipAndPit();
             try (IrqfdLine line = IrqfdLine.assign(vm, 5)) {
-                assertEquals(false, picPending(vm, 5), "nothing pending before the device raised its line");
+                assertEquals(false, PicState.pending(vm, 5), "nothing pending before the device raised its line");
                 line.raise();
                 // KVM injects from a work queue after the eventfd write: wait for it (hang guard above).
-                while (!picPending(vm, 5)) {
+                while (!PicState.pending(vm, 5)) {
                     Thread.sleep(1);
                 }
-                assertEquals(false, picPending(vm, 6), "only the line's own GSI");
+                assertEquals(false, PicState.pending(vm, 6), "only the line's own GSI");
             }
         }
     }

@@ -138,8 +138,7 @@ class LinuxBzImageBootIT {
             }
             if (vm.stopped().isDone()) {
                 try {
-                    vm.stopped().join();
-                    fail("the VM stopped before " + what + "; console:\n" + vm.console().text());
+                    fail("the VM stopped (" + vm.stopped().join() + ") before " + what + "; console:\n" + vm.console().text());
                 } catch (RuntimeException e) {
                     fail("the guest failed before " + what + ": " + e.getCause() + "; console:\n" + vm.console().text(), e);
                 }

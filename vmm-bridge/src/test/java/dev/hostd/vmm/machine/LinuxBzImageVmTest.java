@@ -132,7 +132,8 @@ class LinuxBzImageVmTest {
         byte[] initramfs = Arrays.copyOf("HRAM".getBytes(StandardCharsets.US_ASCII), 5000);
         Identity identity = new Identity(Identity.parseMac("02:00:00:00:00:08"), Identity.parseIpv4("198.18.0.8"), 24,
                 Identity.parseIpv4("198.18.0.1"), "bz64", "sbx-2", "tenant-1");
-        LinuxBootConfig config = LinuxBootConfig.of("hello bzimage", 64, 1).withInitramfs(initramfs).withIdentity(identity);
+        // two vCPUs: the BSP enters startup_64, the AP waits for a SIPI that never comes
+        LinuxBootConfig config = LinuxBootConfig.of("hello bzimage", 64, 2).withInitramfs(initramfs).withIdentity(identity);
         try (LinuxVm vm = LinuxVm.bootBzImage64("tiny64", kvm, bzImage, config)) {
             String out = awaitLine(vm);
             LinuxBootLayout layout = vm.layout();
@@ -164,7 +165,7 @@ class LinuxBzImageVmTest {
         refused(set(TestImages.bzImage(kernel), 0x238, 20, 4), LinuxBootConfig.of("x", 64, 1),
                 "the command line is 24 bytes, the kernel takes at most 20 (cmdline_size)");
         refused(new byte[4096], LinuxBootConfig.of("", 64, 1), "not a Linux bzImage");
-        refused(TestImages.bzImage(kernel), LinuxBootConfig.of("", 64, 2), "1 vCPU for now");
+        refused(TestImages.bzImage(kernel), LinuxBootConfig.of("", 64, 33), "1..32 vCPUs");
     }
 
     private static void refused(byte[] image, LinuxBootConfig config, String... reasons) {

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Timeout;
  * Debian's stock cloud kernel, booted by our VMM through PVH, gets far enough to print the memory
  * map we gave it (with the identity page's reserved range), the command line with
  * {@code hostd.identity=}, the initramfs (the project's own, as the first PVH module) where we put it, and the ACPI
- * tables it found where we put them. On PVM hosts (host-facts.md) every
+ * tables it found where we put them, and, booted with two vCPUs, the CPU count our MADT gives it
+ * (a few seconds of guest time after the tables; it does not start the AP this early). On PVM hosts (host-facts.md) every
  * kernel instruction is emulated, so this is as far as a test can wait for; where VMX/SVM exist it
  * takes a fraction of a second. The wait is a hang guard only; the time taken is printed, not asserted.
  */
@@ -35,10 +36,13 @@ class LinuxEarlyBootIT {
     /** The earliest console that works (earlyprintk polls the UART) and nothing that slows the way to ACPI. */
     static final String CMDLINE = "earlyprintk=serial,ttyS0,115200 console=ttyS0 mitigations=off";
     static final int MEMORY_MIB = 128;
+    static final int VCPUS = 2;
+    /** prefill_possible_map(), after the MADT is parsed: every LAPIC we listed, none left for hotplug. */
+    static final String SMP_LINE = "smpboot: Allowing " + VCPUS + " CPUs, 0 hotplug CPUs";
     /**
      * Hang guards, not time assertions. The wall time depends on what else the two cores run (22 s
      * to 178 s seen for 16-24 s of vCPU CPU time), so the guard that normally fires is on
-     * the vCPU thread's CPU time; the wall-clock one only bounds a starved run.
+     * the vCPU threads' CPU time; the wall-clock one only bounds a starved run.
      */
     static final double HANG_GUARD_CPU_SECONDS = 120;
     static final long HANG_GUARD_SECONDS = 900;
@@ -58,14 +62,16 @@ class LinuxEarlyBootIT {
         Path vmlinuz = GuestKernel.vmlinuz();
         byte[] bzImage = Files.readAllBytes(vmlinuz);
         Path initramfs = GuestInitramfs.path();
-        LinuxBootConfig config = LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1).withInitramfs(initramfs);
+        LinuxBootConfig config = LinuxBootConfig.of(CMDLINE, MEMORY_MIB, VCPUS).withInitramfs(initramfs);
         try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.boot("early", kvm, bzImage, config)) {
             long started = System.nanoTime();
             double cpuBefore = cpuSeconds(vm.vcpuThreadIds()); // vCPU threads are pooled: count from here
             long[] firstOutput = {0};
-            String console = awaitAcpiTables(vm, started, cpuBefore, firstOutput);
+            assertEquals(VCPUS, vm.vcpuThreadIds().length, "a thread per vCPU, the AP's waiting in KVM_RUN for a SIPI");
+            String console = awaitConsole(vm, started, cpuBefore, firstOutput, "the ACPI table lines",
+                    text -> TABLES.stream().allMatch(t -> text.contains("ACPI: " + t + " ")));
             System.out.printf("LinuxEarlyBootIT: %s: first console output %.1f s, ACPI tables %.1f s (wall) after the vCPU started;"
-                    + " vCPU thread on CPU %.1f s%n", vmlinuz.getFileName(), (firstOutput[0] - started) / 1e9,
+                    + " vCPU threads on CPU %.1f s%n", vmlinuz.getFileName(), (firstOutput[0] - started) / 1e9,
                     (System.nanoTime() - started) / 1e9, cpuSeconds(vm.vcpuThreadIds()) - cpuBefore);
 
             LinuxBootLayout layout = vm.layout();
@@ -81,34 +87,42 @@ class LinuxEarlyBootIT {
             // before the ACPI tables): guest time comes from kvmclock, the clock a snapshot carries with KVM_GET/SET_CLOCK.
             assertTrue(console.contains("Hypervisor detected: KVM"), "the kernel found KVM's CPUID leaves:\n" + console);
             assertTrue(console.contains("kvm-clock: Using msrs 4b564d01 and 4b564d00"), "the kernel uses kvmclock:\n" + console);
+
+            // the MADT's two local APICs became two possible CPUs (the line comes once the tables are parsed)
+            console = awaitConsole(vm, started, cpuBefore, firstOutput, "'" + SMP_LINE + "'", text -> text.contains("smpboot: Allowing "));
+            assertTrue(console.contains(SMP_LINE), "the kernel counted our vCPUs:\n" + console);
+            System.out.printf("LinuxEarlyBootIT: '%s' %.1f s (wall); vCPU threads on CPU %.1f s%n", SMP_LINE,
+                    (System.nanoTime() - started) / 1e9, cpuSeconds(vm.vcpuThreadIds()) - cpuBefore);
+            assertEquals(VCPUS, vm.vcpuThreadIds().length, "both vCPUs still there");
         }
     }
 
-    /** Polls the console until every ACPI table line is there; notes when the first output appeared. */
-    private static String awaitAcpiTables(LinuxVm vm, long started, double cpuBefore, long[] firstOutput) throws InterruptedException {
+    /** Polls the console until {@code done} holds for it; notes when the first output appeared. */
+    private static String awaitConsole(LinuxVm vm, long started, double cpuBefore, long[] firstOutput, String what,
+            java.util.function.Predicate<String> done) throws InterruptedException {
         long deadline = started + TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS);
         while (true) {
             String text = vm.console().text();
             if (firstOutput[0] == 0 && !text.isEmpty()) {
                 firstOutput[0] = System.nanoTime(); // for the printout: where the time goes, not an assertion
             }
-            if (TABLES.stream().allMatch(t -> text.contains("ACPI: " + t + " "))) {
+            if (done.test(text)) {
                 return text;
             }
             if (vm.stopped().isDone()) {
                 try {
                     vm.stopped().join();
-                    fail("the VM stopped before printing the ACPI tables; console:\n" + text);
+                    fail("the VM stopped (" + vm.stopped().join() + ") before printing " + what + "; console:\n" + text);
                 } catch (RuntimeException e) {
-                    fail("the guest failed before printing the ACPI tables: " + e.getCause(), e);
+                    fail("the guest failed before printing " + what + ": " + e.getCause(), e);
                 }
             }
             double cpu = cpuSeconds(vm.vcpuThreadIds()) - cpuBefore;
             if (cpu > HANG_GUARD_CPU_SECONDS) {
-                fail("hang guard: no ACPI table lines after " + Math.round(cpu) + " s of vCPU CPU time; console:\n" + text);
+                fail("hang guard: no " + what + " after " + Math.round(cpu) + " s of vCPU CPU time; console:\n" + text);
             }
             if (System.nanoTime() > deadline) {
-                fail("hang guard: no ACPI table lines after " + HANG_GUARD_SECONDS + " s (vCPU CPU time " + Math.round(cpu)
+                fail("hang guard: no " + what + " after " + HANG_GUARD_SECONDS + " s (vCPU CPU time " + Math.round(cpu)
                         + " s); console:\n" + text);
             }
             Thread.sleep(250);
@@ -116,13 +130,16 @@ class LinuxEarlyBootIT {
     }
 
     /**
-     * Time the vCPU thread spent on a CPU (first field of schedstat, ns): the part of the wall time
-     * not lost to other load. NaN (never over the guard) if it cannot be read.
+     * Time the vCPU threads spent on a CPU (first field of schedstat, ns), summed: the part of the
+     * wall time not lost to other load. NaN (never over the guard) if it cannot be read.
      */
     private static double cpuSeconds(int[] tids) {
         try {
-            return tids.length == 0 ? Double.NaN
-                    : Long.parseLong(Files.readString(Path.of("/proc/self/task/" + tids[0] + "/schedstat")).split(" ")[0]) / 1e9;
+            long ns = 0;
+            for (int tid : tids) {
+                ns += Long.parseLong(Files.readString(Path.of("/proc/self/task/" + tid + "/schedstat")).split(" ")[0]);
+            }
+            return tids.length == 0 ? Double.NaN : ns / 1e9;
         } catch (java.io.IOException | RuntimeException e) {
             return Double.NaN; // only for the printout
         }

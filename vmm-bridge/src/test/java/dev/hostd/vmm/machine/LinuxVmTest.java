@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.device.vsock.FakeVsockGuest;
+import dev.hostd.vmm.device.vsock.VsockStreamListener;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
@@ -14,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -112,6 +115,100 @@ class LinuxVmTest {
             assertEquals(3, vm.layout().e820().entries().size());
             assertEquals(0xE0000, vm.layout().acpi().rsdpAddress());
             assertTrue(!vm.stopped().isDone(), "port 0x510 did not park or fail the vCPU; it halts with interrupts off");
+        }
+    }
+
+    /**
+     * 32-bit PVH code that reads the virtio-mmio registers in slot 0 (0xD0000000), as Linux's
+     * virtio_mmio driver would after reading the DSDT, and prints the magic value as 4 characters
+     * and the device id as 2 decimal digits, then the command line.
+     */
+    private static final String VIRTIO_PROBE_GUEST = PVH_START + """
+                mov $0x10000, %esp
+                mov $0x3f8, %dx
+                mov 0xd0000000, %eax
+                mov $4, %ecx
+            1:  out %al, %dx
+                shr $8, %eax
+                dec %ecx
+                jnz 1b
+                mov $' ', %al
+                out %al, %dx
+                mov 0xd0000008, %eax
+                mov $10, %cl
+                div %cl
+                add $'0', %al
+                out %al, %dx
+                mov %ah, %al
+                add $'0', %al
+                out %al, %dx
+                mov $' ', %al
+                out %al, %dx
+                mov 24(%ebx), %esi
+            """ + PRINT_CMDLINE_AND_HALT + """
+            """ + PVH_NOTE;
+
+    @Test
+    void theGuestFindsTheVsockInSlot0WhereTheDsdtSays() throws Exception {
+        byte[] elf = build(VIRTIO_PROBE_GUEST);
+        try (LinuxVm vm = LinuxVm.bootVmlinux("probe", kvm, elf, "x", 64, 1)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!vm.console().text().contains("\n") && System.nanoTime() < deadline && !vm.stopped().isDone()) {
+                Thread.sleep(20);
+            }
+            assertEquals("virt 19 x hostd.identity=0x9f000\n", vm.console().text(), "magic and device id read by the vCPU");
+            String dsdt = new String(vm.layout().acpi().table("DSDT").bytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(dsdt.contains("LNRO0005") && dsdt.contains("VR00"), "slot 0 is a virtio-mmio device in the DSDT");
+            assertTrue(!vm.agent().connected(), "the agent channel exists, nobody connected");
+        }
+    }
+
+    /** Where the notify guest waits for the host's go (free low RAM between the module list and the command line). */
+    private static final long GO_FLAG = 0x7000;
+
+    /**
+     * 32-bit PVH code that waits until the host sets {@link #GO_FLAG}, then notifies virtio queue 1
+     * (tx) of slot 0 by writing 1 to its QueueNotify register, as Linux's virtio_mmio driver does,
+     * and prints 'N' and the command line.
+     */
+    private static final String NOTIFY_GUEST = PVH_START + """
+                mov $0x10000, %esp
+            1:  pause
+                cmpl $0, 0x7000
+                je 1b
+                movl $1, 0xd0000050
+                mov $0x3f8, %dx
+                mov $'N', %al
+                out %al, %dx
+                mov 24(%ebx), %esi
+            """ + PRINT_CMDLINE_AND_HALT + """
+            """ + PVH_NOTE;
+
+    @Test
+    void aVcpusQueueNotifyIsTakenByTheVsock() throws Exception {
+        byte[] elf = build(NOTIFY_GUEST);
+        try (LinuxVm vm = LinuxVm.bootVmlinux("notify", kvm, elf, "x", 64, 1)) {
+            LinuxDevices devices = vm.devices();
+            CompletableFuture<Long> connected = new CompletableFuture<>();
+            devices.vsock().listen(5000, c -> {
+                connected.complete(c.guestPort());
+                return new VsockStreamListener() {
+                    @Override public void onData(byte[] bytes) {}
+                    @Override public void onClosed(String reason) {}
+                };
+            });
+            // The driver's set-up and a REQUEST on tx, written as the guest would, but no notify: the vCPU does
+            // that, into the ioeventfd LinuxDevicesTest shows KVM holds at that address, for the service thread.
+            FakeVsockGuest guest = FakeVsockGuest.over(devices.vsock(),
+                    LinuxDevicesTest.registersAt(vm.mmio(), devices.slots().getFirst().base()), vm.memory(), 0x200000);
+            guest.enqueue(FakeVsockGuest.REQUEST, 40000, 5000);
+            vm.memory().writeU32(GO_FLAG, 1);
+            assertEquals(40000L, connected.get(30, TimeUnit.SECONDS), "the REQUEST was taken off tx after the vCPU's notify");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!vm.console().text().contains("\n") && System.nanoTime() < deadline && !vm.stopped().isDone()) {
+                Thread.sleep(20);
+            }
+            assertEquals("Nx hostd.identity=0x9f000\n", vm.console().text(), "the guest went on past its notify");
         }
     }
 
@@ -262,7 +359,8 @@ class LinuxVmTest {
 
     @Test
     void badShapesAreRefusedWithTheReason() {
-        refused(new byte[4096], "console=ttyS0", 128, 2, "1 vCPU for now");
+        refused(new byte[4096], "console=ttyS0", 128, 0, "1..32 vCPUs, asked for 0");
+        refused(new byte[4096], "console=ttyS0", 128, LinuxVm.MAX_VCPUS + 1, "1..32 vCPUs, asked for 33");
         refused(new byte[4096], "console=ttyS0", 32, 1, "64..3328 MiB");
         refused(new byte[4096], "console=ttyS0", 4096, 1, "RAM above the MMIO hole is not wired");
         refused(new byte[4096], "x".repeat(2048), 128, 1, "at most 2047");

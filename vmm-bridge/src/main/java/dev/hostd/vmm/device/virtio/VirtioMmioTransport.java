@@ -121,6 +121,19 @@ public final class VirtioMmioTransport implements MmioDevice {
         }
     }
 
+    /** Where a guest writes a queue's index to notify it: the address (base + this) an ioeventfd can take. */
+    public static final int QUEUE_NOTIFY_OFFSET = QUEUE_NOTIFY;
+
+    /**
+     * The guest notified one or more queues through an ioeventfd, which counts writes but does not
+     * keep the queue index written: every ready queue is looked at, as if notified.
+     */
+    public void notifyAllQueues() {
+        for (int i = 0; i < queues.size(); i++) {
+            notifyQueue(i);
+        }
+    }
+
     /** Delivers pending host work of the device; true if it put anything guest-visible into a used ring. */
     public boolean service() {
         if (!active || broken()) {

@@ -24,6 +24,9 @@ public final class VirtioVsock implements VirtioDevice {
     static final int RX = 0;
     static final int TX = 1;
     static final int EVENT = 2;
+    /** struct virtio_vsock_event's id for "all connections are gone" (virtio 1.2 §5.10.6.6). */
+    static final int EVENT_TRANSPORT_RESET = 0;
+    static final int EVENT_SIZE = 4;
 
     private static final System.Logger LOG = System.getLogger(VirtioVsock.class.getName());
 
@@ -31,6 +34,9 @@ public final class VirtioVsock implements VirtioDevice {
     private long guestCid;
     private Virtqueue rx;
     private Virtqueue tx;
+    private Virtqueue event;
+    /** A transport reset the guest has not been told of yet: it had no event buffer posted. */
+    private boolean resetPending;
 
     public VirtioVsock(long guestCid) {
         String problem = VsockState.checkCid(guestCid);
@@ -48,6 +54,19 @@ public final class VirtioVsock implements VirtioDevice {
     /** Accept guest-initiated connections to {@code hostPort}; replaces an earlier acceptor. Thread-safe. */
     public void listen(int hostPort, VsockAcceptor acceptor) {
         muxer.listen(hostPort, acceptor);
+    }
+
+    /**
+     * Tells the guest's driver that every connection it had is gone
+     * ({@code VIRTIO_VSOCK_EVENT_TRANSPORT_RESET}), as a clone restored from a snapshot must: the
+     * host side forgets them too, and Linux drops its sockets and re-reads the CID. Delivered on
+     * the event queue now if the driver has a buffer posted there, else when it posts one. Device
+     * thread (the vCPU's, or the VM's service thread), or before the vCPUs run.
+     */
+    public void transportReset() {
+        muxer.closeAll("transport reset");
+        resetPending = true;
+        deliverEvent();
     }
 
     /** Open connections (vCPU thread). */
@@ -80,6 +99,7 @@ public final class VirtioVsock implements VirtioDevice {
     public void activate(GuestMemory memory, List<Virtqueue> queues, GuestWaker waker) {
         rx = queues.get(RX);
         tx = queues.get(TX);
+        event = queues.get(EVENT);
         // rx buffers are looked for whenever there is something to deliver (every exit, every
         // wake on the wait port), so the guest need not spend an exit to announce them.
         rx.suppressNotifications();
@@ -94,17 +114,22 @@ public final class VirtioVsock implements VirtioDevice {
         if (queueIndex == TX || queueIndex == RX) {
             deliverRx();
         }
+        if (queueIndex == EVENT) {
+            deliverEvent();
+        }
     }
 
     @Override
     public boolean service() {
-        return deliverRx();
+        boolean told = deliverEvent();
+        return deliverRx() || told;
     }
 
     @Override
     public void reset() {
         muxer.closeAll("device reset");
-        rx = tx = null;
+        rx = tx = event = null;
+        resetPending = false; // the driver starts over: it has no connection to be told about
     }
 
     @Override
@@ -117,7 +142,7 @@ public final class VirtioVsock implements VirtioDevice {
         VsockState s = VsockState.decode(state);
         muxer.closeAll("device restored");
         guestCid = s.guestCid();
-        rx = tx = null;
+        rx = tx = event = null;
     }
 
     private void processTx() {
@@ -143,6 +168,25 @@ public final class VirtioVsock implements VirtioDevice {
             return;
         }
         muxer.handle(h, chain.readExactly(VsockHeader.SIZE, (int) len));
+    }
+
+    /** Puts a pending transport reset into an event buffer; true if it went into the used ring. */
+    private boolean deliverEvent() {
+        if (!resetPending || event == null || !event.ready()) {
+            return false;
+        }
+        DescriptorChain chain = event.pop();
+        if (chain == null) {
+            return false; // told when the driver posts a buffer (its notify on the event queue)
+        }
+        if (chain.writableLength() < EVENT_SIZE) {
+            throw new VirtqueueException("event chain " + chain.headIndex() + " has " + chain.writableLength()
+                    + " writable bytes, less than the 4-byte virtio_vsock_event");
+        }
+        chain.write(0, new byte[] {EVENT_TRANSPORT_RESET, 0, 0, 0}, 0, EVENT_SIZE);
+        event.addUsed(chain.headIndex(), EVENT_SIZE);
+        resetPending = false;
+        return true;
     }
 
     /** Fills rx buffers with pending packets; true if any went into the used ring. */

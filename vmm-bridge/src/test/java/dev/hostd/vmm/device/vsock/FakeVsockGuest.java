@@ -1,5 +1,6 @@
 package dev.hostd.vmm.device.vsock;
 
+import dev.hostd.vmm.device.MmioDevice;
 import dev.hostd.vmm.device.virtio.FakeGuestDriver;
 import dev.hostd.vmm.device.virtio.GuestQueue;
 import dev.hostd.vmm.device.virtio.GuestQueue.Buf;
@@ -36,6 +37,7 @@ public final class FakeVsockGuest implements AutoCloseable {
     public final AtomicInteger wakes = new AtomicInteger();
     public final GuestQueue rx;
     public final GuestQueue tx;
+    public final GuestQueue event;
     /** The receive buffer the guest advertises on every packet. */
     public int bufAlloc = 256 << 10;
     /** Whether received data counts as consumed at once (fwd_cnt advances) or only on {@link #consume}. */
@@ -46,6 +48,7 @@ public final class FakeVsockGuest implements AutoCloseable {
     private final int rxPayload;
     private final long txBuffer;
     private final Map<Integer, long[]> rxBuffers = new HashMap<>(); // head -> {first, second}
+    private final Map<Integer, Long> eventBuffers = new HashMap<>(); // head -> buffer
     private final Map<Integer, ByteArrayOutputStream> streams = new HashMap<>();
     private final Map<Integer, Integer> fwdCnt = new HashMap<>();
     private final Map<Integer, Integer> unconsumed = new HashMap<>();
@@ -55,14 +58,34 @@ public final class FakeVsockGuest implements AutoCloseable {
     }
 
     public FakeVsockGuest(VirtioVsock vsock, int rxBufferCount, int rxPayload) {
+        this(vsock, null, null, 0x10000, rxBufferCount, rxPayload);
+    }
+
+    /**
+     * A guest of a VM that owns the transport: the driver reaches {@code registers} (e.g. the VM's
+     * MMIO bus at the device's slot) and builds its rings in {@code memory}, the VM's RAM, from
+     * 64 KiB up. {@link #transport} is null and {@link #service()} is the VM's business.
+     */
+    public static FakeVsockGuest over(VirtioVsock vsock, MmioDevice registers, GuestMemory memory) {
+        return over(vsock, registers, memory, 0x10000);
+    }
+
+    /** As {@link #over(VirtioVsock, MmioDevice, GuestMemory)}, with the rings and buffers from {@code heapStart} up (about 400 KiB). */
+    public static FakeVsockGuest over(VirtioVsock vsock, MmioDevice registers, GuestMemory memory, long heapStart) {
+        return new FakeVsockGuest(vsock, registers, memory, heapStart, 64, 4096);
+    }
+
+    private FakeVsockGuest(VirtioVsock vsock, MmioDevice registers, GuestMemory vmMemory, long heapStart, int rxBufferCount,
+                           int rxPayload) {
         this.vsock = vsock;
         this.rxPayload = rxPayload;
-        memory = new GuestMemory(arena.allocate(32L << 20, 4096));
-        transport = new VirtioMmioTransport(vsock, memory, wakes::incrementAndGet);
-        driver = new FakeGuestDriver(transport, memory, 0x10000);
+        memory = vmMemory != null ? vmMemory : new GuestMemory(arena.allocate(32L << 20, 4096));
+        transport = registers != null ? null : new VirtioMmioTransport(vsock, memory, wakes::incrementAndGet);
+        driver = new FakeGuestDriver(registers != null ? registers : transport, memory, heapStart);
         List<GuestQueue> qs = driver.init(VirtioFeatures.VERSION_1, 3, 256);
         rx = qs.get(0);
         tx = qs.get(1);
+        event = qs.get(2);
         txBuffer = driver.alloc(HDR + (64 << 10), 8);
         for (int i = 0; i < rxBufferCount; i++) {
             long first = driver.alloc(30, 8);
@@ -83,6 +106,18 @@ public final class FakeVsockGuest implements AutoCloseable {
     }
 
     public void send(int op, int srcPort, int dstPort, int flags, byte[] payload, boolean split, int lenField) {
+        enqueue(op, srcPort, dstPort, flags, payload, split, lenField);
+        driver.notify(1);
+        tx.pollUsed();
+        poll();
+    }
+
+    /** Puts a header-only packet on tx without notifying the device: a vCPU's write to QueueNotify will. */
+    public void enqueue(int op, int srcPort, int dstPort) {
+        enqueue(op, srcPort, dstPort, 0, new byte[0], false, 0);
+    }
+
+    private void enqueue(int op, int srcPort, int dstPort, int flags, byte[] payload, boolean split, int lenField) {
         VsockHeader h = new VsockHeader(3, 2, srcPort, dstPort, lenField, VsockHeader.TYPE_STREAM, op, flags, bufAlloc,
                 fwdCnt.getOrDefault(srcPort, 0));
         memory.write(txBuffer, h.encode(), 0, HDR);
@@ -93,9 +128,6 @@ public final class FakeVsockGuest implements AutoCloseable {
             memory.write(txBuffer + HDR, payload, 0, payload.length);
             tx.add(List.of(new Buf(txBuffer, HDR + payload.length, false)));
         }
-        driver.notify(1);
-        tx.pollUsed();
-        poll();
     }
 
     public void send(int op, int srcPort, int dstPort) {
@@ -170,6 +202,27 @@ public final class FakeVsockGuest implements AutoCloseable {
         }
         received.addAll(got);
         return got;
+    }
+
+    /** Posts one 4-byte event buffer (struct virtio_vsock_event) and notifies the event queue. */
+    public void postEventBuffer() {
+        long buffer = driver.alloc(4, 8);
+        eventBuffers.put(event.add(List.of(new Buf(buffer, 4, true))), buffer);
+        driver.notify(2);
+    }
+
+    /** The ids of the events the device used since the last call. */
+    public List<Integer> pollEvents() {
+        List<Integer> ids = new ArrayList<>();
+        for (Used u : event.pollUsed()) {
+            if (u.length() != 4) {
+                throw new AssertionError("event of " + u.length() + " bytes, not 4");
+            }
+            byte[] id = new byte[4];
+            memory.read(eventBuffers.remove(u.head()), id, 0, 4);
+            ids.add(java.nio.ByteBuffer.wrap(id).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
+        }
+        return ids;
     }
 
     public List<Packet> ops(int op) {

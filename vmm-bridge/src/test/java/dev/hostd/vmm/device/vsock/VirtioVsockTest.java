@@ -231,6 +231,32 @@ class VirtioVsockTest {
     }
 
     @Test
+    void aTransportResetDropsEveryConnectionAndTellsTheGuestOnItsEventQueue() {
+        FakeVsockGuest g = start();
+        g.connect(40014, PORT);
+        g.postEventBuffer();
+        assertEquals(List.of(), g.pollEvents(), "no event before a reset");
+        vsock.transportReset();
+        assertEquals(List.of(0), g.pollEvents(), "VIRTIO_VSOCK_EVENT_TRANSPORT_RESET");
+        assertEquals(0, vsock.connectionCount());
+        assertEquals(List.of("transport reset"), accepted.getFirst().closed);
+        g.connect(40015, PORT); // the guest connects again, as Linux's agent does after the event
+        assertEquals(1, vsock.connectionCount());
+    }
+
+    @Test
+    void aTransportResetWithoutAnEventBufferWaitsForOneAndIsToldOnce() {
+        FakeVsockGuest g = start();
+        vsock.transportReset();
+        assertFalse(g.transport.service(), "nowhere to put the event yet");
+        g.postEventBuffer(); // the driver's notify on the event queue delivers it
+        assertEquals(List.of(0), g.pollEvents());
+        g.postEventBuffer();
+        assertFalse(g.transport.service());
+        assertEquals(List.of(), g.pollEvents(), "one reset, one event");
+    }
+
+    @Test
     void badTxPacketsAreDroppedButAHeaderlessChainNeedsReset() {
         FakeVsockGuest g = start();
         g.connect(40014, PORT);

@@ -1,0 +1,119 @@
+package dev.hostd.vmm.machine;
+
+import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.kvm.VcpuFd;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The vCPUs of a VM with more than one: vCPU 0 is the shell's, 1..n-1 are created here (KVM vCPU
+ * id = index = APIC id, as the MADT lists them), each served by its own thread from
+ * {@link VcpuThreads}. The first outcome wins (a guest stop reason, a failure on any vCPU, or
+ * close); every vCPU is then asked to stop, and {@link #stopped()} completes once all their threads
+ * have left the guest, so nothing of the VM runs any more when it does.
+ */
+final class VcpuGroup {
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    /** The fds this group created and closes: every vCPU's but 0, which the shell's owner closes. */
+    private final List<VcpuFd> created = new ArrayList<>();
+    private final AtomicReference<Object> outcome = new AtomicReference<>();
+    private final AtomicInteger running = new AtomicInteger();
+    private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
+
+    /** Creates vCPUs 1..count-1 in the shell's VM beside its vCPU 0; closes what it made if that fails. */
+    VcpuGroup(VmShell shell, int count, ExitContext vm) {
+        try {
+            for (int i = 0; i < count; i++) {
+                VcpuFd fd = i == 0 ? shell.vcpu() : shell.vm().createVcpu(i);
+                if (i != 0) {
+                    created.add(fd);
+                }
+                int index = i;
+                vcpus.add(new Vcpu(fd, vm, e -> stopWith(failure(index, e)), this::exited));
+            }
+        } catch (RuntimeException e) {
+            closeFds();
+            throw e;
+        }
+    }
+
+    private VmmException failure(int index, VmmException e) {
+        return new VmmException(e.kind(), "vCPU " + index, "vCPU " + index + " of " + vcpus.size() + ": " + e.getMessage(), e);
+    }
+
+    int size() {
+        return vcpus.size();
+    }
+
+    VcpuFd fd(int index) {
+        return vcpus.get(index).fd();
+    }
+
+    /** Starts every vCPU's thread; the caller has set the registers of those that run at once. */
+    void start(String namePrefix) {
+        running.set(vcpus.size());
+        for (int i = 0; i < vcpus.size(); i++) {
+            vcpus.get(i).start(namePrefix + "-" + i, false);
+        }
+    }
+
+    /**
+     * Records {@code why} (a {@link StopReason} or a {@link VmmException}) unless an outcome is
+     * recorded already, and asks every vCPU to stop. Returns at once: it may run on a vCPU thread.
+     */
+    void stopWith(Object why) {
+        if (outcome.compareAndSet(null, why)) {
+            for (Vcpu v : vcpus) {
+                v.requestStop();
+            }
+        }
+    }
+
+    private void exited() {
+        if (running.decrementAndGet() == 0) {
+            finish();
+        }
+    }
+
+    private void finish() {
+        Object o = outcome.get();
+        if (o instanceof VmmException e) {
+            stopped.completeExceptionally(e);
+        } else {
+            stopped.complete(o == null ? StopReason.CLOSED : (StopReason) o);
+        }
+    }
+
+    /** Completes when every vCPU thread has stopped: with the reason, or exceptionally with the failing vCPU's error. */
+    CompletableFuture<StopReason> stopped() {
+        return stopped;
+    }
+
+    /** Linux thread ids of the vCPU threads still running, in vCPU order. */
+    int[] threadIds() {
+        return vcpus.stream().mapToInt(Vcpu::threadId).filter(tid -> tid != 0).toArray();
+    }
+
+    /** Stops every vCPU, waits for their threads, closes the fds this group created. Idempotent. */
+    void close() {
+        stopWith(StopReason.CLOSED);
+        for (Vcpu v : vcpus) {
+            v.stop();
+        }
+        finish(); // also when the threads never started
+        closeFds();
+    }
+
+    private void closeFds() {
+        for (VcpuFd fd : created) {
+            try {
+                fd.close();
+            } catch (RuntimeException ignored) {
+                // best effort during teardown
+            }
+        }
+    }
+}
