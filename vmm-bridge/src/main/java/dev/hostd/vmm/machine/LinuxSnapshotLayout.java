@@ -18,7 +18,7 @@ import java.util.stream.Collectors;
  * they are rebuilt, not stored.
  */
 final class LinuxSnapshotLayout {
-    static final String CMDLINE = "linux.cmdline", PVH_ENTRY = "linux.pvh-entry", KERNEL_END = "linux.kernel-end",
+    static final String CMDLINE = "linux.cmdline", ENTRY = "linux.entry", KERNEL_END = "linux.kernel-end",
             IDENTITY_PAGE = "linux.identity-page", INITRD_ADDRESS = "linux.initrd-address", INITRD_SIZE = "linux.initrd-size",
             MMIO_DEVICES = "linux.mmio-devices";
 
@@ -27,7 +27,7 @@ final class LinuxSnapshotLayout {
     static Map<String, String> metadata(LinuxBootLayout layout, List<MmioSlot> slots) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put(CMDLINE, layout.cmdline());
-        m.put(PVH_ENTRY, hex(layout.pvhEntry()));
+        m.put(ENTRY, hex(layout.entry()));
         m.put(KERNEL_END, hex(layout.kernelEnd()));
         m.put(IDENTITY_PAGE, hex(layout.identityPage()));
         m.put(INITRD_ADDRESS, hex(layout.initrdAddress()));
@@ -57,7 +57,7 @@ final class LinuxSnapshotLayout {
                     + memoryBytes + " bytes of RAM");
         }
         E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
-        return new LinuxBootLayout(e820, AcpiTables.build(vcpus, slots, LinuxLayout.ACPI), number(m, PVH_ENTRY),
+        return new LinuxBootLayout(e820, AcpiTables.build(vcpus, slots, LinuxLayout.ACPI), number(m, ENTRY),
                 number(m, KERNEL_END), require(m, CMDLINE), identityPage, number(m, INITRD_ADDRESS), number(m, INITRD_SIZE));
     }
 

@@ -14,11 +14,13 @@ import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.loader.GuestLayout;
 import dev.hostd.vmm.loader.linux.BootParams;
+import dev.hostd.vmm.loader.linux.BzImage;
 import dev.hostd.vmm.loader.linux.E820Map;
 import dev.hostd.vmm.loader.linux.IdentityArgument;
 import dev.hostd.vmm.loader.linux.InitrdPlacement;
 import dev.hostd.vmm.loader.linux.LinuxCpuid;
 import dev.hostd.vmm.loader.linux.LinuxLayout;
+import dev.hostd.vmm.loader.linux.LongModeBoot;
 import dev.hostd.vmm.loader.linux.PvhBoot;
 import dev.hostd.vmm.loader.linux.PvhKernel;
 import dev.hostd.vmm.loader.linux.PvhStartInfo;
@@ -127,6 +129,42 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         }
     }
 
+    /** The VM with its RAM (an anonymous memfd of {@code memoryBytes}) and devices; the NIC starts with the identity's MAC if none was given. */
+    private static LinuxVm create(String name, Kvm kvm, LinuxBootConfig config, long memoryBytes) {
+        MemoryMapping ram;
+        try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
+            ram = file.mapShared();
+        }
+        NetAttachment network = config.network();
+        if (network != null && network.mac() == null && config.identity() != null) {
+            network = new NetAttachment(network.tap(), config.identity().mac());
+        }
+        return new LinuxVm(name, VmShell.withMemory(kvm, true, ram), config.vcpus(), network);
+    }
+
+    /** What both entries give the guest alike: ACPI tables, command line, initramfs, identity page. */
+    private void writeBootInputs(LinuxBootConfig config, AcpiLayout acpi, byte[] cmd, long initrd) {
+        memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
+        memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
+        if (config.initramfs() != null) {
+            memory.write(initrd, config.initramfs(), 0, config.initramfs().length);
+        }
+        if (config.identity() != null) {
+            byte[] seed = new byte[IdentityPage.SEED_BYTES];
+            new SecureRandom().nextBytes(seed);
+            IdentityPage.write(memory, LinuxLayout.IDENTITY_PAGE, config.identity(), 1, seed,
+                    java.time.Instant.now().toEpochMilli() * 1_000_000L);
+        }
+    }
+
+    /** Each vCPU's CPUID: what KVM supports minus what its emulator cannot run, with APIC ID = vCPU id, as the MADT has it. */
+    private void setCpuid(Kvm kvm) {
+        byte[] supported = kvm.supportedCpuidEntries();
+        for (int i = 0; i < vcpus.size(); i++) {
+            vcpus.setCpuid(i, LinuxCpuid.forGuest(supported, i));
+        }
+    }
+
     private static LinuxVm bootOwningTap(String name, Kvm kvm, byte[] elf, LinuxBootConfig config) {
         byte[] cmd = checkShape(config);
         String cmdline = new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII);
@@ -136,44 +174,23 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         // Placed before any resource exists, so an initramfs that does not fit costs nothing.
         long initrd = initramfs == null ? 0
                 : InitrdPlacement.place(initramfs.length, kernel.end(), Math.min(memoryBytes, GuestLayout.MMIO_BASE));
-        MemoryMapping ram;
-        try (MemoryFile file = MemoryFile.anonymous("linux-" + name, memoryBytes)) {
-            ram = file.mapShared();
-        }
-        NetAttachment network = config.network();
-        if (network != null && network.mac() == null && config.identity() != null) {
-            network = new NetAttachment(network.tap(), config.identity().mac()); // the NIC starts with the identity's MAC
-        }
-        LinuxVm vm = new LinuxVm(name, VmShell.withMemory(kvm, true, ram), config.vcpus(), network);
+        LinuxVm vm = create(name, kvm, config, memoryBytes);
         try {
             kernel.load(vm.memory, elf);
             E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
             AcpiLayout acpi = AcpiTables.build(config.vcpus(), vm.devices.slots(), LinuxLayout.ACPI);
-            vm.memory.write(acpi.rsdpAddress(), acpi.image(), 0, acpi.image().length);
-            vm.memory.write(LinuxLayout.CMDLINE, cmd, 0, cmd.length);
+            vm.writeBootInputs(config, acpi, cmd, initrd);
             byte[] memmap = PvhStartInfo.memmap(e820);
             vm.memory.write(LinuxLayout.MEMMAP, memmap, 0, memmap.length);
-            List<PvhStartInfo.Module> modules = List.of();
-            if (initramfs != null) {
-                vm.memory.write(initrd, initramfs, 0, initramfs.length);
-                modules = List.of(new PvhStartInfo.Module(initrd, initramfs.length, 0));
-            }
+            List<PvhStartInfo.Module> modules = initramfs == null ? List.of()
+                    : List.of(new PvhStartInfo.Module(initrd, initramfs.length, 0));
             byte[] modlist = PvhStartInfo.modlist(modules);
             vm.memory.write(LinuxLayout.MODLIST, modlist, 0, modlist.length);
             byte[] startInfo = PvhStartInfo.build(LinuxLayout.CMDLINE, acpi.rsdpAddress(), LinuxLayout.MEMMAP, e820,
                     modules.isEmpty() ? 0 : LinuxLayout.MODLIST, modules.size());
             vm.memory.write(LinuxLayout.START_INFO, startInfo, 0, startInfo.length);
-            if (config.identity() != null) {
-                byte[] seed = new byte[IdentityPage.SEED_BYTES];
-                new SecureRandom().nextBytes(seed);
-                IdentityPage.write(vm.memory, LinuxLayout.IDENTITY_PAGE, config.identity(), 1, seed,
-                        java.time.Instant.now().toEpochMilli() * 1_000_000L);
-            }
             PvhBoot.writeGdt(vm.memory);
-            byte[] supported = kvm.supportedCpuidEntries();
-            for (int i = 0; i < vm.vcpus.size(); i++) {
-                vm.vcpus.setCpuid(i, LinuxCpuid.forGuest(supported, i)); // APIC ID = vCPU id, as KVM and the MADT have it
-            }
+            vm.setCpuid(kvm);
             PvhBoot.setRegisters(vm.vcpus.fd(0), kernel.pvhEntry(), LinuxLayout.START_INFO); // the APs wait for SIPI
             vm.layout = new LinuxBootLayout(e820, acpi, kernel.pvhEntry(), kernel.end(), cmdline, LinuxLayout.IDENTITY_PAGE,
                     initrd, initramfs == null ? 0 : initramfs.length);
@@ -223,6 +240,52 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             vm.layout = snapshot.layout();
             vm.paused = paused;
             vm.vcpus.start("vcpu-linux-" + name, paused);
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Boots the kernel in {@code bzImage} through the x86 64-bit boot protocol instead of PVH: the
+     * protected-mode kernel at pref_address, a zero page at {@link LinuxLayout#ZERO_PAGE}, the vCPU
+     * in long mode at startup_64 (LongModeBoot). The kernel's own decompressor then runs in the
+     * guest, which {@link #boot} skips: on a PVM host every instruction of it is emulated
+     * (docs/design.md, "The 64-bit bzImage entry"), so PVH stays the default.
+     */
+    public static LinuxVm bootBzImage64(String name, Kvm kvm, byte[] bzImage, LinuxBootConfig config) {
+        return owningTap(config, () -> bootBzImage64OwningTap(name, kvm, bzImage, config));
+    }
+
+    private static LinuxVm bootBzImage64OwningTap(String name, Kvm kvm, byte[] bzImage, LinuxBootConfig config) {
+        byte[] cmd = checkShape(config);
+        long memoryBytes = (long) config.memoryMiB() << 20;
+        long ramTop = Math.min(memoryBytes, GuestLayout.MMIO_BASE);
+        BzImage image = BzImage.parse(bzImage);
+        long load = image.loadAddress(ramTop);
+        byte[] initramfs = config.initramfs();
+        // Placed before any resource exists, so an initramfs that does not fit costs nothing; below
+        // the kernel's initrd_addr_max too, which PVH does not have.
+        long initrd = initramfs == null ? 0
+                : InitrdPlacement.place(initramfs.length, image.end(load), Math.min(ramTop, image.initrdAddrMax() + 1));
+        LinuxVm vm = create(name, kvm, config, memoryBytes);
+        try {
+            E820Map e820 = E820Map.forGuest(memoryBytes, GuestLayout.MMIO_BASE, LinuxLayout.LOW_RAM_END);
+            AcpiLayout acpi = AcpiTables.build(config.vcpus(), vm.devices.slots(), LinuxLayout.ACPI);
+            byte[] zeroPage = BootParams.build(image, new BootParams.Settings(e820, LinuxLayout.CMDLINE, cmd.length - 1, initrd,
+                    initramfs == null ? 0 : initramfs.length, acpi.rsdpAddress()));
+            image.load(vm.memory, bzImage, ramTop);
+            vm.writeBootInputs(config, acpi, cmd, initrd);
+            vm.memory.write(LinuxLayout.ZERO_PAGE, zeroPage, 0, zeroPage.length);
+            LongModeBoot.writeGdt(vm.memory);
+            LongModeBoot.writePageTables(vm.memory);
+            vm.setCpuid(kvm);
+            LongModeBoot.setRegisters(vm.vcpus.fd(0), image.entry64(load), LinuxLayout.ZERO_PAGE); // the APs wait for SIPI
+            vm.layout = new LinuxBootLayout(e820, acpi, image.entry64(load), image.end(load),
+                    new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII), LinuxLayout.IDENTITY_PAGE,
+                    initrd, initramfs == null ? 0 : initramfs.length);
+            vm.vcpus.start("vcpu-linux-" + name);
             return vm;
         } catch (RuntimeException e) {
             vm.close();

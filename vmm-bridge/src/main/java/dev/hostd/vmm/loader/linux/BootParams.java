@@ -52,7 +52,7 @@ public final class BootParams {
         b.putShort(HEAP_END_PTR.offset(), (short) HEAP_END);
 
         if (s.cmdLineAddress() <= 0 || s.cmdLineLength() < 0) {
-            throw invalid("command line at 0x" + Long.toHexString(s.cmdLineAddress()) + " of " + s.cmdLineLength()
+            throw invalid("cmd_line_ptr: command line at 0x" + Long.toHexString(s.cmdLineAddress()) + " of " + s.cmdLineLength()
                     + " bytes: give a positive guest address and a length");
         }
         if (s.cmdLineLength() > kernel.cmdlineSize()) {
@@ -62,8 +62,8 @@ public final class BootParams {
         putSplit(b, CMD_LINE_PTR, EXT_CMD_LINE_PTR, s.cmdLineAddress());
 
         if ((s.initrdSize() == 0) != (s.initrdAddress() == 0)) {
-            throw invalid("initrd address 0x" + Long.toHexString(s.initrdAddress()) + " and size " + s.initrdSize()
-                    + ": give both or neither");
+            throw invalid("ramdisk_image/ramdisk_size: initrd address 0x" + Long.toHexString(s.initrdAddress()) + " and size "
+                    + s.initrdSize() + ": give both or neither");
         }
         if (s.initrdSize() != 0) {
             long last = s.initrdAddress() + s.initrdSize() - 1;

@@ -3,6 +3,7 @@ package dev.hostd.vmm.loader.linux;
 import static dev.hostd.vmm.loader.linux.ZeroPage.*;
 
 import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -97,16 +98,36 @@ public record BzImage(int protocolVersion, int setupSects, long kernelOffset, lo
 
     /**
      * Where the protected-mode kernel goes in a guest whose RAM is contiguous from 0 to
-     * {@code ramTop}: pref_address, where the kernel runs without relocating itself. The kernel
-     * decompresses in place and needs init_size bytes from there.
+     * {@code ramTop} (the RAM below the MMIO hole, so inside the 64-bit entry's 4 GiB identity
+     * map): pref_address, where the
+     * kernel runs without relocating itself. startup_64 decompresses in place, from the load
+     * address rounded up to kernel_alignment but never below the kernel's LOAD_PHYSICAL_ADDR
+     * (which is what pref_address holds), and needs init_size bytes from there. So a relocatable
+     * kernel loaded lower would still need RAM up to pref_address + init_size, and higher needs
+     * more: with RAM contiguous from 1 MiB there is no better place to fall back to.
      */
     public long loadAddress(long ramTop) {
         if (prefAddress + initSize > ramTop) {
-            throw invalid("the kernel needs 0x" + Long.toHexString(initSize) + " bytes of RAM from 0x"
-                    + Long.toHexString(prefAddress) + " but RAM ends at 0x" + Long.toHexString(ramTop)
+            throw invalid("pref_address 0x" + Long.toHexString(prefAddress) + " + init_size 0x" + Long.toHexString(initSize)
+                    + " (the room the kernel decompresses into) ends past RAM at 0x" + Long.toHexString(ramTop)
                     + ": give the guest at least " + ((prefAddress + initSize + ONE_MIB - 1) / ONE_MIB) + " MiB");
         }
         return prefAddress;
+    }
+
+    /** The first address past the room the kernel needs when loaded at {@code loadAddress}. */
+    public long end(long loadAddress) {
+        return loadAddress + Math.max(initSize, kernelSize);
+    }
+
+    /**
+     * Copies the protected-mode kernel of {@code file} (the image parsed) to {@link #loadAddress}
+     * in {@code memory}, whose first {@code ramTop} bytes are usable RAM; returns that address.
+     */
+    public long load(GuestMemory memory, byte[] file, long ramTop) {
+        long address = loadAddress(Math.min(ramTop, memory.size()));
+        memory.write(address, file, (int) kernelOffset, (int) kernelSize);
+        return address;
     }
 
     /** A copy: the record must not let callers change the header it validated. */

@@ -7,7 +7,10 @@ import dev.hostd.vmm.acpi.AcpiTables;
  * guests"). The kernel's own segments start at 16 MiB (CONFIG_PHYSICAL_START) and are never here.
  */
 public final class LinuxLayout {
-    /** Flat 32-bit GDT the vCPU's segment registers are loaded from; pvh_start_xen replaces it at once. */
+    /**
+     * The boot GDT the vCPU's segment registers are loaded from: PVH's flat 32-bit one, or the
+     * 64-bit bzImage entry's (LongModeBoot); the kernel replaces it at once.
+     */
     public static final long GDT = 0x0500;
     /** struct hvm_start_info, pointed at by EBX on the PVH entry. */
     public static final long START_INFO = 0x6000;
@@ -19,6 +22,16 @@ public final class LinuxLayout {
     public static final long MODLIST = 0x6C40;
     /** Room for the module list: up to 4 entries, to 0x6CC0. */
     public static final int MAX_MODULES = 4;
+    /** The zero page (struct boot_params) on the 64-bit bzImage entry, pointed at by RSI; one page. */
+    public static final long ZERO_PAGE = 0x7000;
+    /**
+     * Identity-mapped page tables of the 64-bit bzImage entry: the PML4, then one PDPT, then four
+     * page directories of 2 MiB pages mapping the first 4 GiB, to 0xF000. The decompressor builds
+     * its own tables; these need only last until it does.
+     */
+    public static final long PML4 = 0x9000;
+    public static final long PDPT = 0xA000;
+    public static final long PAGE_DIRECTORIES = 0xB000;
     /** The NUL-terminated command line, up to {@link #CMDLINE_MAX} bytes with the NUL. */
     public static final long CMDLINE = 0x20000;
     public static final int CMDLINE_MAX = 2048;

@@ -80,11 +80,19 @@ class BootParamsTest {
     }
 
     @Test
+    void aCommandLineAbove4GiBSplitsIntoCmdLinePtrAndExtCmdLinePtr() {
+        byte[] page = BootParams.build(image, new BootParams.Settings(E820Map.forGuest(64L << 20, HOLE), 0x1_0002_0000L, 5, 0, 0, 0));
+        ByteBuffer b = ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(0x20000, b.getInt(0x228), "cmd_line_ptr: the low 32 bits");
+        assertEquals(1, b.getInt(0x0c8), "ext_cmd_line_ptr: the high 32 bits");
+    }
+
+    @Test
     void badSettingsAreRefused() {
         E820Map map = E820Map.forGuest(64L << 20, HOLE);
         assertRefused(new BootParams.Settings(map, 0x20000, 2048, 0, 0, 0), "the command line is 2048 bytes, the kernel takes at most 2047");
-        assertRefused(new BootParams.Settings(map, 0, 10, 0, 0, 0), "give a positive guest address");
-        assertRefused(new BootParams.Settings(map, 0x20000, 10, 0x100000, 0, 0), "give both or neither");
+        assertRefused(new BootParams.Settings(map, 0, 10, 0, 0, 0), "cmd_line_ptr: command line at 0x0 of 10 bytes: give a positive guest address");
+        assertRefused(new BootParams.Settings(map, 0x20000, 10, 0x100000, 0, 0), "ramdisk_image/ramdisk_size: initrd address 0x100000 and size 0: give both or neither");
         byte[] below2g = TestImages.with(TestImages.bzImage(), 0x236, ZeroPage.XLF_KERNEL_64, 2);
         VmmException e = assertThrows(VmmException.class, () -> BootParams.build(BzImage.parse(below2g),
                 new BootParams.Settings(map, 0x20000, 10, 0x7fff_f000L, 0x2000, 0)));

@@ -78,6 +78,25 @@ class BzImageTest {
         assertEquals(VmmException.Kind.INVALID_INPUT, e.kind());
     }
 
+    @Test
+    void loadCopiesTheProtectedModeKernelToPrefAddress() {
+        byte[] file = TestImages.bzImage();
+        BzImage image = BzImage.parse(file);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            dev.hostd.vmm.memory.GuestMemory memory = new dev.hostd.vmm.memory.GuestMemory(arena.allocate(32L << 20, 4096));
+            assertEquals(0x100_0000, image.load(memory, file, 32L << 20));
+            byte[] loaded = new byte[TestImages.KERNEL_SIZE];
+            memory.read(0x100_0000, loaded, 0, loaded.length);
+            assertArrayEquals(Arrays.copyOfRange(file, 4 * 512, 4 * 512 + TestImages.KERNEL_SIZE), loaded,
+                    "the file from (setup_sects + 1) * 512, syssize * 16 bytes");
+            assertEquals(0, memory.readU8(0x100_0000 - 1), "nothing before it");
+            assertEquals(0, memory.readU8(0x100_0000 + TestImages.KERNEL_SIZE), "nor after it");
+            assertEquals(0x110_0000, image.end(0x100_0000), "the load address + init_size");
+            VmmException e = assertThrows(VmmException.class, () -> image.load(memory, file, 16L << 20));
+            assertTrue(e.getMessage().contains("pref_address 0x1000000 + init_size 0x100000"), e.getMessage());
+        }
+    }
+
     private static void assertRefused(byte[] file, String expected) {
         VmmException e = assertThrows(VmmException.class, () -> BzImage.parse(file));
         assertEquals(VmmException.Kind.INVALID_INPUT, e.kind());

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /** Small synthetic bzImages with a valid 2.15 setup header, for tests to break one field at a time. */
-final class TestImages {
+public final class TestImages {
     static final int SETUP_SECTS = 3;
     static final int KERNEL_SIZE = 0x2000;
     static final long PREF_ADDRESS = 0x100_0000;
@@ -35,6 +35,22 @@ final class TestImages {
         for (int i = 0; i < KERNEL_SIZE; i++) {
             file[(SETUP_SECTS + 1) * 512 + i] = (byte) i;
         }
+        return file;
+    }
+
+    /**
+     * The same header around {@code kernel} as the protected-mode kernel (padded to 16 bytes, at
+     * least 0x800), for tests that run it: its startup_64 is at offset 0x200. The "payload" is
+     * its last 0x400 bytes.
+     */
+    public static byte[] bzImage(byte[] kernel) {
+        int size = Math.max(0x800, (kernel.length + 15) & -16);
+        byte[] file = java.util.Arrays.copyOf(bzImage(), (SETUP_SECTS + 1) * 512 + size);
+        java.util.Arrays.fill(file, (SETUP_SECTS + 1) * 512, file.length, (byte) 0);
+        System.arraycopy(kernel, 0, file, (SETUP_SECTS + 1) * 512, kernel.length);
+        ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0x1f4, size / 16);
+        b.putInt(0x248, size - 0x400);
         return file;
     }
 
