@@ -3,8 +3,8 @@ package dev.hostd.bench;
 import java.util.Arrays;
 
 /** Percentiles of latencies in milliseconds (nearest-rank, as the C probe computes them). */
-record Stats(int count, double p50, double p99, double mean, double max) {
-    static Stats of(double[] millis) {
+public record Stats(int count, double p50, double p99, double mean, double max) {
+    public static Stats of(double[] millis) {
         double[] sorted = millis.clone();
         Arrays.sort(sorted);
         int n = sorted.length;

@@ -11,7 +11,7 @@ import java.time.temporal.ChronoUnit;
 final class LinuxBootReport {
     private LinuxBootReport() {}
 
-    static void write(Path file, Path vmlinuz, boolean hardware, int runs, String table, String notMeasured, String jsonLine) throws IOException {
+    static void write(Path file, Path vmlinuz, boolean hardware, int runs, String table, String basepoint, String jsonLine) throws IOException {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();
@@ -39,6 +39,11 @@ final class LinuxBootReport {
                 thread had been on a CPU, which a loaded host does not inflate. Without an initramfs the
                 kernel's start-up ends at the root mount, so that is the last milestone.
 
+                The Linux Basepoint (where VMX/SVM exist; `-Dbench.clones=N`, default 20): the kernel with
+                the project's initramfs booted to the agent's HELLO, snapshotted, then N clones restored
+                from it one after another, each timed from the restore call to its HELLO with its new
+                identity, all kept alive; after 2 s idle, the RAM each holds of its own (pagemap).
+
                 %s
 
                 %s
@@ -55,7 +60,7 @@ final class LinuxBootReport {
                         : "This host has no VMX/SVM: KVM is PVM, which emulates every guest kernel instruction (host-facts.md), so only the first"
                         + " milestones are timed, and they measure the emulator more than either VMM. Where hardware virtualization exists the"
                         + " same command times the kernel's whole start-up.",
-                table, notMeasured.strip(), jsonLine);
+                table, basepoint.strip(), jsonLine);
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, md);
     }

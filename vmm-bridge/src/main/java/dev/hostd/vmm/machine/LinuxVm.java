@@ -396,6 +396,14 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return devices;
     }
 
+    /**
+     * RAM this VM holds of its own: for a clone, the pages it wrote (copied from the snapshot's
+     * memory file); for a booted VM, every page it touched. One pagemap pass.
+     */
+    public long privateMemoryBytes() {
+        return shell.ram().privatePageCount() * 4096; // pagemap entries are per 4 KiB page
+    }
+
     /** The host side of the agent channel (vsock port {@value AgentEndpoint#AGENT_PORT}), as for the test guest. */
     public AgentEndpoint agent() {
         return devices.agent();
