@@ -15,7 +15,8 @@ import java.util.concurrent.CompletableFuture;
  * on vsock port {@value #AGENT_PORT}; a new guest connection replaces the previous one, failing the
  * invokes still pending on it.
  *
- * <p>Thread-safe. Frames arrive on the vCPU thread, so futures are completed there: dependent
+ * <p>Thread-safe. Frames arrive on the device thread (the test guest's vCPU thread; a Linux VM's
+ * virtio service thread, holding its device lock), so futures are completed there: dependent
  * stages that may block must use the {@code *Async} variants.
  */
 public final class AgentEndpoint {

@@ -31,6 +31,7 @@ import java.util.List;
  * transports and devices are single-threaded.
  */
 final class LinuxDevices implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LinuxDevices.class.getName());
     static final int VSOCK_SLOT = 0, NET_SLOT = 1;
     /** A Linux VM's NIC before an identity gives it one: locally administered, unicast. */
     static final byte[] DEFAULT_MAC = {0x02, 0, 0, 0, 0, 0x01};
@@ -96,6 +97,11 @@ final class LinuxDevices implements AutoCloseable {
         VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, work::signal, interrupt);
         bus.register(slot.base(), slot.size(), locked(transport));
         wired.add(new Wired(slot, transport));
+    }
+
+    /** Whether the caller is the service thread (where vsock callbacks and agent futures run, holding the device lock). */
+    boolean onServiceThread() {
+        return Thread.currentThread() == service;
     }
 
     /** Slot 0's: the vsock is wired first, always. */
@@ -185,16 +191,25 @@ final class LinuxDevices implements AutoCloseable {
     }
 
     private void serve() {
-        while (true) {
-            work.await(); // every notify and wake-up since the last pass, at once
-            if (closed) {
-                return;
-            }
-            synchronized (lock) {
-                for (Wired w : wired) {
-                    w.transport().notifyAllQueues(); // the guest's notifies: the eventfd does not say which queue
-                    w.transport().service(); // host work; both raise the irqfd themselves when they fill a used ring
+        try {
+            while (true) {
+                // Every notify and wake-up since the last pass, at once (a pass that fills a ring signals
+                // one more, empty, pass: the transport wakes the polled guest's vCPU the same way).
+                work.await();
+                if (closed) {
+                    return;
                 }
+                synchronized (lock) {
+                    for (Wired w : wired) {
+                        w.transport().notifyAllQueues(); // the guest's notifies: the eventfd does not say which queue
+                        w.transport().service(); // host work; both raise the irqfd themselves when they fill a used ring
+                    }
+                }
+            }
+        } catch (RuntimeException e) { // device faults are the transports' (DEVICE_NEEDS_RESET); this is the eventfd itself
+            if (!closed) {
+                LOG.log(System.Logger.Level.ERROR, "the virtio service thread of " + Thread.currentThread().getName()
+                        + " stopped: the VM's devices are no longer served", e);
             }
         }
     }
@@ -209,11 +224,18 @@ final class LinuxDevices implements AutoCloseable {
             return;
         }
         closed = true;
-        if (service != null) {
+        // Not from the service thread itself (an agent callback closing its VM): it returns after this pass.
+        if (service != null && Thread.currentThread() != service) {
             work.signal();
-            try {
-                service.join();
-            } catch (InterruptedException e) {
+            boolean interrupted = false;
+            while (service.isAlive()) { // the eventfd, rings and RAM must outlive every pass
+                try {
+                    service.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }

@@ -52,7 +52,7 @@ final class LinuxSnapshotLayout {
                     + " (base/size/GSI), this VMM gives a Linux guest " + devices(slots));
         }
         long identityPage = number(m, IDENTITY_PAGE);
-        if (identityPage % 4096 != 0 || identityPage < 0 || identityPage + 4096 > memoryBytes) {
+        if (identityPage % 4096 != 0 || identityPage < 0 || identityPage > memoryBytes - 4096) {
             throw new IllegalArgumentException(IDENTITY_PAGE + " " + hex(identityPage) + " is not a page inside the "
                     + memoryBytes + " bytes of RAM");
         }

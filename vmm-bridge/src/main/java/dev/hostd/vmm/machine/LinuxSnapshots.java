@@ -17,6 +17,7 @@ import dev.hostd.vmm.snapshot.MemoryState;
 import dev.hostd.vmm.snapshot.MicrovmState;
 import dev.hostd.vmm.snapshot.SnapshotFile;
 import dev.hostd.vmm.snapshot.VcpuState;
+import dev.hostd.vmm.snapshot.VmState;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,11 +52,16 @@ final class LinuxSnapshots {
         try {
             int[] msrIndices = vm.kvm().msrIndexList();
             List<VcpuState> vcpuStates = new ArrayList<>();
-            for (int i = 0; i < vcpus.size(); i++) {
-                vcpuStates.add(VcpuStates.capture(vcpus.fd(i), vcpus.cpuid(i), msrIndices, true));
-            }
             byte[][] vsock = new byte[1][];
+            VmState[] vmState = new VmState[1];
+            // Everything inside the quiet section: a service pass meanwhile could fill a ring and raise an
+            // irqfd whose edge would land in a LAPIC or the IOAPIC after they were captured, while RAM
+            // and InterruptStatus said it was delivered.
             devices.whileQuiet(() -> {
+                for (int i = 0; i < vcpus.size(); i++) {
+                    vcpuStates.add(VcpuStates.capture(vcpus.fd(i), vcpus.cpuid(i), msrIndices, true));
+                }
+                vmState[0] = VmStates.capture(vm, true);
                 vsock[0] = devices.saveVsockState();
                 SparseRamWriter.write(ram, memoryFile);
             });
@@ -65,7 +71,7 @@ final class LinuxSnapshots {
             MicrovmState state = new MicrovmState(
                     new MachineState(vcpus.size(), ram.size(), true, LinuxSnapshot.GUEST_KIND),
                     new MemoryState(LinuxSnapshot.MEMORY_FILE, ram.size(), MemoryChecksum.crc32c(memoryFile)),
-                    VmStates.capture(vm, true), vcpuStates, deviceStates,
+                    vmState[0], vcpuStates, deviceStates,
                     LinuxSnapshotLayout.metadata(layout, devices.slots()));
             SnapshotFile.write(stateFile, state);
             return state;

@@ -167,7 +167,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
 
     private static LinuxVm bootOwningTap(String name, Kvm kvm, byte[] elf, LinuxBootConfig config) {
         byte[] cmd = checkShape(config);
-        String cmdline = new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII);
+        String cmdline = cmdlineText(cmd);
         long memoryBytes = (long) config.memoryMiB() << 20;
         PvhKernel kernel = PvhKernel.parse(elf);
         byte[] initramfs = config.initramfs();
@@ -275,7 +275,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             AcpiLayout acpi = AcpiTables.build(config.vcpus(), vm.devices.slots(), LinuxLayout.ACPI);
             byte[] zeroPage = BootParams.build(image, new BootParams.Settings(e820, LinuxLayout.CMDLINE, cmd.length - 1, initrd,
                     initramfs == null ? 0 : initramfs.length, acpi.rsdpAddress()));
-            image.load(vm.memory, bzImage, ramTop);
+            image.load(vm.memory, bzImage, ramTop); // at loadAddress(ramTop), the load above
             vm.writeBootInputs(config, acpi, cmd, initrd);
             vm.memory.write(LinuxLayout.ZERO_PAGE, zeroPage, 0, zeroPage.length);
             LongModeBoot.writeGdt(vm.memory);
@@ -283,7 +283,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             vm.setCpuid(kvm);
             LongModeBoot.setRegisters(vm.vcpus.fd(0), image.entry64(load), LinuxLayout.ZERO_PAGE); // the APs wait for SIPI
             vm.layout = new LinuxBootLayout(e820, acpi, image.entry64(load), image.end(load),
-                    new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII), LinuxLayout.IDENTITY_PAGE,
+                    cmdlineText(cmd), LinuxLayout.IDENTITY_PAGE,
                     initrd, initramfs == null ? 0 : initramfs.length);
             vm.vcpus.start("vcpu-linux-" + name);
             return vm;
@@ -334,10 +334,16 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     }
 
     private void requireRunning(String operation) {
-        if (stopped().isDone()) {
+        if (vcpus.stopping() || stopped().isDone()) { // stopping: a vCPU has exited, the future may complete a moment later
             throw new VmmException(VmmException.Kind.INVALID_STATE, operation + " Linux guest",
-                    "VM " + name + " has stopped: " + stopped().handle((r, e) -> e != null ? e.getMessage() : r).join());
+                    "VM " + name + " has stopped" + (stopped().isDone()
+                            ? ": " + stopped().handle((r, e) -> e != null ? e.getMessage() : r).join() : ""));
         }
+    }
+
+    /** The command line as text, without the NUL the kernel reads it with. */
+    private static String cmdlineText(byte[] cmd) {
+        return new String(cmd, 0, cmd.length - 1, java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     /**
@@ -398,7 +404,8 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
 
     /**
      * RAM this VM holds of its own: for a clone, the pages it wrote (copied from the snapshot's
-     * memory file); for a booted VM, every page it touched. One pagemap pass.
+     * memory file). A booted VM's RAM is a shared memfd, whose pages count as the file's: 0 there.
+     * One pagemap pass.
      */
     public long privateMemoryBytes() {
         return shell.ram().privatePageCount() * 4096; // pagemap entries are per 4 KiB page
@@ -421,11 +428,6 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
     /** The VM fd, for tests that read the in-kernel irqchip. */
     dev.hostd.vmm.kvm.VmFd vmFdForTest() {
         return shell.vm();
-    }
-
-    /** The devices, for tests that drive the vsock as a guest driver would. */
-    LinuxDevices devicesForTest() {
-        return devices;
     }
 
     /** A triple fault resets a PC: the VM stops with {@link StopReason#TRIPLE_FAULT} rather than failing. */
@@ -461,9 +463,21 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return serial.log().tail(10);
     }
 
-    /** Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. */
+    /**
+     * Stops the vCPUs and releases them, the devices, the VM and the RAM. Idempotent. Called from
+     * the devices' service thread (an agent callback, which runs there holding the device lock a
+     * vCPU may be waiting for), the work is handed to a new thread and this returns at once.
+     */
     @Override
-    public synchronized void close() { // synchronized: not while a snapshot reads the RAM
+    public void close() {
+        if (devices.onServiceThread()) {
+            Thread.ofVirtual().name("close-" + name).start(this::close);
+            return;
+        }
+        closeNow();
+    }
+
+    private synchronized void closeNow() { // synchronized: not while a snapshot reads the RAM
         if (!closed.compareAndSet(false, true)) {
             return; // a second close would kick vCPUs whose kvm_run mapping is gone
         }

@@ -128,6 +128,11 @@ final class VcpuGroup {
         }
     }
 
+    /** True once the VM's end is decided (a guest stop, a vCPU failure, close), maybe before every thread has left. */
+    boolean stopping() {
+        return outcome.get() != null;
+    }
+
     /** Completes when every vCPU thread has stopped: with the reason, or exceptionally with the failing vCPU's error. */
     CompletableFuture<StopReason> stopped() {
         return stopped;

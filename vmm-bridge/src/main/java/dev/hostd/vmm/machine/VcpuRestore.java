@@ -26,6 +26,9 @@ final class VcpuRestore {
     private final int[] msrIndices;
     private final long[] msrValues;
     private volatile MemorySegment msrs;
+    /** MSR_IA32_TSC_DEADLINE alone, set again after the LAPIC; null if it was not saved. */
+    private final MemorySegment tscDeadline;
+    static final int MSR_IA32_TSC_DEADLINE = 0x6E0;
 
     VcpuRestore(VcpuState v) {
         Arena arena = Arena.ofAuto();
@@ -45,6 +48,18 @@ final class VcpuRestore {
         this.msrIndices = v.msrIndices();
         this.msrValues = v.msrValues();
         this.msrs = msrBuffer(arena, msrIndices, msrValues);
+        int deadline = indexOf(msrIndices, MSR_IA32_TSC_DEADLINE);
+        this.tscDeadline = deadline < 0 ? null
+                : msrBuffer(arena, new int[] {MSR_IA32_TSC_DEADLINE}, new long[] {msrValues[deadline]});
+    }
+
+    private static int indexOf(int[] values, int value) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == value) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -61,6 +76,11 @@ final class VcpuRestore {
         vcpu.setDebugregs(debugregs);
         if (lapic != null) {
             vcpu.setLapic(lapic);
+            if (tscDeadline != null) {
+                // KVM ignores the TSC-deadline MSR unless the LAPIC's timer is already in that mode, so
+                // the write among the MSRs above was lost for a guest that armed one; QEMU sets it again here too.
+                vcpu.setMsrs(tscDeadline);
+            }
         }
         vcpu.setMpState(mpState);
         vcpu.setVcpuEvents(events);

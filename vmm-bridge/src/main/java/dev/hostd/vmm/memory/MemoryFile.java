@@ -65,7 +65,7 @@ public final class MemoryFile implements AutoCloseable {
 
     /** A writable shared mapping: writes go to the file (for building a template). */
     public MemoryMapping mapShared() {
-        return new MemoryMapping(Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, name));
+        return new MemoryMapping(Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, name), false);
     }
 
     /**
@@ -74,7 +74,7 @@ public final class MemoryFile implements AutoCloseable {
      */
     public MemoryMapping mapPrivate() {
         MemoryMapping mapping = new MemoryMapping(Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
-                Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd, 0, name));
+                Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd, 0, name), true);
         try {
             applyDensityKnobs(mapping, DensityKnobs.CURRENT);
             return mapping;

@@ -7,10 +7,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /** An owned mmap'd range, unmapped exactly once on close. */
 public final class MemoryMapping implements AutoCloseable {
     private final MemorySegment segment;
+    private final boolean copyOnWrite;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    MemoryMapping(MemorySegment segment) {
+    MemoryMapping(MemorySegment segment, boolean copyOnWrite) {
         this.segment = segment;
+        this.copyOnWrite = copyOnWrite;
+    }
+
+    /** True for a private (copy-on-write) file mapping: its pages may differ from the file's. */
+    public boolean copyOnWrite() {
+        return copyOnWrite;
     }
 
     public MemorySegment segment() {

@@ -11,14 +11,17 @@ import java.nio.file.StandardOpenOption;
 import java.util.stream.Stream;
 
 /**
- * Writes guest RAM held in a shared file mapping (a Linux guest's memfd) to a new memory file,
- * leaving holes where a page is all zeros, so a 1 GiB guest that touched 40 MiB writes about 40 MiB.
+ * Writes guest RAM to a new memory file, leaving holes where a page is all zeros, so a 1 GiB guest
+ * that touched 40 MiB writes about 40 MiB.
  *
- * <p>The RAM is read through the file, not the mapping: reading a hole of a memfd through a shared
- * mapping makes it allocate the page, while read(2) on the file returns zeros for it. The file is
- * reached through {@code /proc/self/map_files} (root, as hostd runs), since the VM keeps no fd of
- * it. Reading the file, unlike asking which pages are resident (mincore), also finds pages the
- * host swapped out. Callers stop every writer of the RAM first.
+ * <p>RAM in a shared mapping (a booted Linux guest's memfd) is read through the file, not the
+ * mapping: reading a hole of a memfd through a shared mapping makes it allocate the page, while
+ * read(2) on the file returns zeros for it. The file is reached through {@code /proc/self/map_files}
+ * (root, as hostd runs), since the VM keeps no fd of it. Reading the file, unlike asking which pages
+ * are resident (mincore), also finds pages the host swapped out. RAM in a copy-on-write mapping (a
+ * clone's) is read through the mapping: its file holds the parent's pages, not the ones the clone
+ * wrote; reading the others maps the file's pages and copies nothing. Callers stop every writer of
+ * the RAM first.
  */
 public final class SparseRamWriter {
     private static final int PAGE = 4096;
@@ -31,12 +34,16 @@ public final class SparseRamWriter {
     public static long write(MemoryMapping ram, Path file) throws IOException {
         long size = ram.size();
         long written = 0;
-        try (FileChannel in = FileChannel.open(backingFile(ram.segment()), StandardOpenOption.READ);
+        try (FileChannel in = ram.copyOnWrite() ? null : FileChannel.open(backingFile(ram.segment()), StandardOpenOption.READ);
              FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
             MemorySegment pages = MemorySegment.ofBuffer(chunk);
             for (long at = 0; at < size; at += CHUNK) {
                 chunk.clear().limit((int) Math.min(CHUNK, size - at));
+                if (in == null) {
+                    MemorySegment.copy(ram.segment(), at, pages, 0, chunk.limit());
+                    chunk.position(chunk.limit());
+                }
                 while (chunk.hasRemaining()) {
                     if (in.read(chunk, at + chunk.position()) < 0) {
                         throw new IOException("guest RAM file ended at " + (at + chunk.position()) + " of " + size + " bytes");

@@ -75,7 +75,12 @@ class LinuxNetDevicesTest {
             GuestMemory memory = new GuestMemory(arena.allocate(8L << 20, 4096));
             MmioBus bus = new MmioBus();
             Tap tap = Tap.openIn(ns.path, "dev0", true);
-            ns.exec("ip", "link", "set", "dev0", "master", "br0", "up");
+            try {
+                ns.exec("ip", "link", "set", "dev0", "master", "br0", "up");
+            } catch (RuntimeException e) {
+                tap.close();
+                throw e;
+            }
             try (LinuxDevices devices = LinuxDevices.attach(vm, memory, bus, "net", new NetAttachment(tap, MAC))) {
                 assertEquals(List.of(MmioSlot.standard(0), MmioSlot.standard(1)), devices.slots(), "vsock and net, for the DSDT");
                 MmioSlot slot = devices.slots().get(LinuxDevices.NET_SLOT);

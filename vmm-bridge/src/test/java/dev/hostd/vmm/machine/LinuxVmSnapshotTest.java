@@ -137,7 +137,7 @@ class LinuxVmSnapshotTest {
             m.writeU32(START_AP, 1);
             await(() -> m.readU32(AP_COUNT) > 0, vm, "the AP counts");
             // A guest vsock driver (in Java) with a connection and an event buffer posted, as Linux's would have.
-            FakeVsockGuest guest = FakeVsockGuest.over(vm.devicesForTest().vsock(), registers(vm), m);
+            FakeVsockGuest guest = FakeVsockGuest.over(vm.devices().vsock(), registers(vm), m);
             listen(vm, new CompletableFuture<>());
             assertEquals(FakeVsockGuest.RESPONSE, guest.connect(GUEST_PORT, HOST_PORT));
             guest.event.setAvailFlags(0);
@@ -186,13 +186,13 @@ class LinuxVmSnapshotTest {
                 int head = c.readU32(guest.event.used + 4);
                 assertEquals(0, c.readU32(c.readU64(guest.event.desc + 16L * head)), "VIRTIO_VSOCK_EVENT_TRANSPORT_RESET");
                 assertFalse(PicState.pending(vm.vmFdForTest(), slot.irq()), "not in the original");
-                assertEquals(1, vm.devicesForTest().vsock().connectionCount(), "the original keeps its connection");
-                assertEquals(0, clone.devicesForTest().vsock().connectionCount(), "the clone forgot it");
+                assertEquals(1, vm.devices().vsock().connectionCount(), "the original keeps its connection");
+                assertEquals(0, clone.devices().vsock().connectionCount(), "the clone forgot it");
 
                 // The clone's vsock works: a driver starting over connects to a listener of the clone's.
                 CompletableFuture<VsockConnection> accepted = new CompletableFuture<>();
                 listen(clone, accepted);
-                FakeVsockGuest cloneGuest = FakeVsockGuest.over(clone.devicesForTest().vsock(), registers(clone), c);
+                FakeVsockGuest cloneGuest = FakeVsockGuest.over(clone.devices().vsock(), registers(clone), c);
                 assertEquals(FakeVsockGuest.RESPONSE, cloneGuest.connect(GUEST_PORT, HOST_PORT));
                 accepted.get(30, TimeUnit.SECONDS).send("to the clone".getBytes());
                 await(() -> { cloneGuest.poll(); return cloneGuest.received.stream().anyMatch(p -> p.op() == FakeVsockGuest.RW); },
@@ -239,10 +239,16 @@ class LinuxVmSnapshotTest {
             await(() -> sibling.memory().readU32(BSP_COUNT) != saved, sibling, "a second clone of the same opened snapshot runs");
             assertEquals(0, sibling.memory().readU32(AP_COUNT), "its AP waits: the first clone's SIPI was the first clone's");
 
-            // A clone is snapshotted like any Linux VM (its CPUID came from the snapshot), and its clone runs on.
+            // A clone is snapshotted like any Linux VM (its CPUID came from the snapshot, its RAM is a
+            // copy-on-write view of the first snapshot's file: what it wrote must be in the new one), and its clone runs on.
             clone.snapshot(again);
-            int cloneAp = c.readU32(AP_COUNT);
-            try (LinuxVm grandchild = LinuxVm.restore("sipi-grandchild", kvm, again, null)) {
+            int cloneAp = c.readU32(AP_COUNT), cloneBsp = c.readU32(BSP_COUNT); // paused: still
+            assertEquals(cloneBsp, fileU32(again.resolve("memory"), BSP_COUNT), "the clone's own pages, not its parent's");
+            try (LinuxSnapshot second = LinuxSnapshot.open(again);
+                 LinuxVm grandchild = LinuxVm.restorePaused("sipi-grandchild", kvm, second, null)) {
+                assertEquals(cloneBsp, grandchild.memory().readU32(BSP_COUNT), "the grandchild starts from the clone's RAM");
+                assertEquals(cloneAp, grandchild.memory().readU32(AP_COUNT));
+                grandchild.resume();
                 await(() -> Integer.compareUnsigned(grandchild.memory().readU32(AP_COUNT), cloneAp) > 0, grandchild,
                         "the grandchild's AP counts on from the clone's value");
             }
@@ -352,7 +358,7 @@ class LinuxVmSnapshotTest {
     }
 
     private static void listen(LinuxVm vm, CompletableFuture<VsockConnection> accepted) {
-        vm.devicesForTest().vsock().listen(HOST_PORT, conn -> {
+        vm.devices().vsock().listen(HOST_PORT, conn -> {
             accepted.complete(conn);
             return new VsockStreamListener() {
                 @Override public void onData(byte[] bytes) {}
