@@ -26,12 +26,17 @@ public final class CgroupDetection {
 
         /**
          * Where the backend {@link #open} picks puts the container {@code name}: below this
-         * process's group in the v1 cpu hierarchy, else in cgroup2.
+         * process's group in the v1 cpu hierarchy, else in cgroup2; unavailable where {@code open}
+         * would be.
          */
         public Path containerDirectory(String name) {
+            validateName(name);
             if (v1HasCpu()) {
                 V1HierarchyView cpu = v1.stream().filter(h -> List.of(h.controllers().split(",")).contains("cpu")).findFirst().orElseThrow();
                 return under(cpu.mount(), cpu.home()).resolve(name);
+            }
+            if (v2Mount == null || v2Path == null) {
+                throw CgroupException.unavailable("cgroup detection", "neither a cgroup v1 hierarchy with the cpu controller nor a cgroup2 mount with this process in it");
             }
             return under(v2Mount, v2Path).resolve(name);
         }

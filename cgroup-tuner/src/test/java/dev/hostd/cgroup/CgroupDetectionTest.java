@@ -87,6 +87,15 @@ class CgroupDetectionTest {
     }
 
     @Test
+    void noContainerDirectoryWhereNoBackendCouldBeOpened() {
+        CgroupDetection.Found none = new CgroupDetection.Found(List.of(), null, null);
+        CgroupException e = assertThrows(CgroupException.class, () -> none.containerDirectory("c1"));
+        assertTrue(e.getMessage().contains("neither a cgroup v1 hierarchy"), e.getMessage());
+        CgroupDetection.Found v2 = new CgroupDetection.Found(List.of(), Path.of("/sys/fs/cgroup"), "/");
+        assertThrows(CgroupException.class, () -> v2.containerDirectory("../escape"), "names are checked as open() checks them");
+    }
+
+    @Test
     void v2PutsTheContainerBelowTheProcessGroup() {
         CgroupDetection.Found found = new CgroupDetection.Found(List.of(), Path.of("/sys/fs/cgroup"), "/system.slice/hostd.service");
         assertEquals(Path.of("/sys/fs/cgroup/system.slice/hostd.service/c1"), found.containerDirectory("c1"));

@@ -246,7 +246,7 @@ public final class ApiBenchmark {
                 | ratio daemon handling / direct at p50 | %s |
                 | with idle CPUs polling instead of halting (IdlePollers): socket / direct p50, ratio | %s / %s ms, %s |
                 | warm-up to a steady p50: creates through the socket / direct clones | %s / %s |
-                | host load average (1 min) after those measurements | %s |
+                | host load average (1 min) after the first measurement (before the pollers) | %s |
                 | 1,000 creates from 8 concurrent clients: errors | %s |
                 | those creates, p50 / p99 | %s / %s ms |
                 | live sandboxes at the end of the fill | %s (fill errors: %s) |

@@ -18,14 +18,30 @@ final class IdlePollers implements AutoCloseable {
 
     IdlePollers() {
         int cpus = Runtime.getRuntime().availableProcessors();
+        long jvm = ProcessHandle.current().pid();
         try {
             for (int i = 0; i < cpus; i++) {
-                spinners.add(new ProcessBuilder("chrt", "--idle", "0", "sh", "-c", "while :; do :; done")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+                // Pinned, one per CPU; the loop ends by itself once this JVM is gone, even if it was killed.
+                spinners.add(new ProcessBuilder("taskset", "-c", Integer.toString(i), "chrt", "--idle", "0",
+                        "sh", "-c", "while kill -0 " + jvm + " 2>/dev/null; do :; done")
+                        .redirectErrorStream(true).start());
+            }
+            Thread.sleep(200);
+            for (Process p : spinners) {
+                if (!p.isAlive()) { // chrt or taskset refused (e.g. no permission): the figures would not be polled ones
+                    String why = new String(p.getInputStream().readAllBytes()).strip();
+                    throw new IllegalStateException("a SCHED_IDLE spinner exited at once (" + p.exitValue() + "): " + why);
+                }
             }
         } catch (IOException e) {
             close();
-            throw new UncheckedIOException("starting SCHED_IDLE spinners with chrt (util-linux)", e);
+            throw new UncheckedIOException("starting SCHED_IDLE spinners with taskset and chrt (util-linux)", e);
+        } catch (InterruptedException | RuntimeException e) {
+            close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
         }
     }
 

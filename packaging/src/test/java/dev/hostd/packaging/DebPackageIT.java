@@ -265,9 +265,10 @@ class DebPackageIT {
         // The packaged config enables sandbox cgroups; this daemon gets a container of its own (a daemon
         // with the same container refuses to start), or none where this host has no writable cgroup.
         String container = "hostd-it-deb-" + ProcessHandle.current().pid();
-        // Where the daemon (a child of this JVM, so in its cgroups) makes it, on v1 or v2 hosts alike.
-        Path containerDir = CgroupDetection.scan().containerDirectory(container);
-        boolean cgroups = Files.isWritable(Path.of("/sys/fs/cgroup/cpu/tasks")) || Files.isWritable(Path.of("/sys/fs/cgroup/cgroup.procs"));
+        // Where the daemon (a child of this JVM, so in its cgroups) makes it, on v1 or v2 hosts alike;
+        // none where this host has no cgroup hierarchy to use.
+        Path containerDir = containerDirectory(container);
+        boolean cgroups = containerDir != null && Files.isWritable(containerDir.getParent());
         if (!cgroups) {
             System.err.println("DebPackageIT: no writable cgroup hierarchy here: the daemon runs with hostd.cgroups.enabled=false");
         }
@@ -315,7 +316,7 @@ class DebPackageIT {
             }
             Files.deleteIfExists(socket);
         }
-        boolean left = Files.exists(containerDir);
+        boolean left = containerDir != null && Files.exists(containerDir);
         if (left) { // the daemon was killed: its groups hold no thread of a live process any more
             try (var groups = Files.list(containerDir)) {
                 for (Path g : groups.filter(Files::isDirectory).toList()) {
@@ -328,6 +329,15 @@ class DebPackageIT {
     }
 
     // ---- helpers ----
+
+    /** The container's directory as the daemon's backend will make it, or null where no cgroup backend is usable. */
+    static Path containerDirectory(String container) {
+        try {
+            return CgroupDetection.scan().containerDirectory(container);
+        } catch (dev.hostd.cgroup.CgroupException e) {
+            return null;
+        }
+    }
 
     static boolean packageHoldsDaemon() throws IOException {
         try (Stream<Path> s = Files.list(root.resolve("usr/lib/hostd/lib"))) {

@@ -40,9 +40,12 @@ final class LinuxBootReport {
                 kernel's start-up ends at the root mount, so that is the last milestone.
 
                 The Linux Basepoint (where VMX/SVM exist; `-Dbench.clones=N`, default 20): the kernel with
-                the project's initramfs booted to the agent's HELLO, snapshotted, then N clones restored
-                from it one after another, each timed from the restore call to its HELLO with its new
-                identity, all kept alive; after 2 s idle, the RAM each holds of its own (pagemap).
+                the project's initramfs (command line `console=ttyS0 mitigations=off quiet`, 256 MiB, one
+                vCPU) booted to the agent's HELLO, timed from the boot call (which takes the vmlinux out of
+                the bzImage), snapshotted into `/dev/shm`, then N clones restored from it one after another,
+                each timed from the restore call to its HELLO with its new identity checked (generation,
+                ids, hostname, MAC, IPv4), all kept alive; after 2 s idle, the RAM each holds of its own
+                (pagemap), in MB (10^6 bytes) as the target is stated.
 
                 %s
 
