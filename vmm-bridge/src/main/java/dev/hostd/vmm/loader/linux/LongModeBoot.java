@@ -61,16 +61,15 @@ public final class LongModeBoot {
     public static void setRegisters(VcpuFd vcpu, long entry, long zeroPage) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sregs = vcpu.getSregs(arena);
-            segment(kvm_sregs.cs(sregs), BOOT_CS, 0xB, true);
+            FlatSegment.set(kvm_sregs.cs(sregs), BOOT_CS, 0xB, true, 0xFFFF_FFFF);
             kvm_segment.l(kvm_sregs.cs(sregs), (byte) 1); // 64-bit code: L set, D clear
             kvm_segment.db(kvm_sregs.cs(sregs), (byte) 0);
             for (MemorySegment data : new MemorySegment[] {kvm_sregs.ds(sregs), kvm_sregs.es(sregs), kvm_sregs.fs(sregs),
                     kvm_sregs.gs(sregs), kvm_sregs.ss(sregs)}) {
-                segment(data, BOOT_DS, 0x3, true);
+                FlatSegment.set(data, BOOT_DS, 0x3, true, 0xFFFF_FFFF);
             }
             MemorySegment tr = kvm_sregs.tr(sregs);
-            segment(tr, TSS_SELECTOR, 0xB, false);
-            kvm_segment.limit(tr, 0x67);
+            FlatSegment.set(tr, TSS_SELECTOR, 0xB, false, 0x67);
             kvm_segment.db(tr, (byte) 0);
             kvm_segment.g(tr, (byte) 0);
             MemorySegment gdt = kvm_sregs.gdt(sregs);
@@ -88,19 +87,5 @@ public final class LongModeBoot {
             kvm_regs.rsi(regs, zeroPage);
             vcpu.setRegs(regs);
         }
-    }
-
-    private static void segment(MemorySegment seg, int selector, int type, boolean codeOrData) {
-        kvm_segment.base(seg, 0);
-        kvm_segment.limit(seg, 0xFFFF_FFFF);
-        kvm_segment.selector(seg, (short) selector);
-        kvm_segment.type(seg, (byte) type);
-        kvm_segment.present(seg, (byte) 1);
-        kvm_segment.dpl(seg, (byte) 0);
-        kvm_segment.db(seg, (byte) 1);
-        kvm_segment.s(seg, (byte) (codeOrData ? 1 : 0));
-        kvm_segment.l(seg, (byte) 0);
-        kvm_segment.g(seg, (byte) 1);
-        kvm_segment.unusable(seg, (byte) 0);
     }
 }

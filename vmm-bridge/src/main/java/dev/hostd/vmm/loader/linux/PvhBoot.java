@@ -34,13 +34,13 @@ public final class PvhBoot {
     public static void setRegisters(VcpuFd vcpu, long entry, long startInfo) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sregs = vcpu.getSregs(arena);
-            segment(kvm_sregs.cs(sregs), CODE_SELECTOR, 0xB, true, 0xFFFF_FFFF);
+            FlatSegment.set(kvm_sregs.cs(sregs), CODE_SELECTOR, 0xB, true, 0xFFFF_FFFF);
             for (MemorySegment data : new MemorySegment[] {kvm_sregs.ds(sregs), kvm_sregs.es(sregs), kvm_sregs.fs(sregs),
                     kvm_sregs.gs(sregs), kvm_sregs.ss(sregs)}) {
-                segment(data, DATA_SELECTOR, 0x3, true, 0xFFFF_FFFF);
+                FlatSegment.set(data, DATA_SELECTOR, 0x3, true, 0xFFFF_FFFF);
             }
             MemorySegment tr = kvm_sregs.tr(sregs);
-            segment(tr, TSS_SELECTOR, 0xB, false, 0x67);
+            FlatSegment.set(tr, TSS_SELECTOR, 0xB, false, 0x67);
             kvm_segment.s(tr, (byte) 0); // a system segment
             kvm_segment.db(tr, (byte) 0);
             kvm_segment.g(tr, (byte) 0);
@@ -59,19 +59,5 @@ public final class PvhBoot {
             kvm_regs.rbx(regs, startInfo);
             vcpu.setRegs(regs);
         }
-    }
-
-    private static void segment(MemorySegment seg, int selector, int type, boolean codeOrData, long limit) {
-        kvm_segment.base(seg, 0);
-        kvm_segment.limit(seg, (int) limit);
-        kvm_segment.selector(seg, (short) selector);
-        kvm_segment.type(seg, (byte) type);
-        kvm_segment.present(seg, (byte) 1);
-        kvm_segment.dpl(seg, (byte) 0);
-        kvm_segment.db(seg, (byte) 1);
-        kvm_segment.s(seg, (byte) (codeOrData ? 1 : 0));
-        kvm_segment.l(seg, (byte) 0);
-        kvm_segment.g(seg, (byte) 1);
-        kvm_segment.unusable(seg, (byte) 0);
     }
 }
