@@ -20,6 +20,7 @@ import dev.hostd.vmm.device.virtio.VirtioFeatures;
 import dev.hostd.vmm.kvm.Kvm;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.testing.BridgedNetns;
 import dev.hostd.vmm.testing.PicState;
 import dev.hostd.vmm.testing.TestNetns;
 import java.lang.foreign.Arena;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // hang guard only
 class LinuxNetDevicesTest {
     static final byte[] MAC = {0x02, 0x11, 0x22, 0x33, 0x44, 0x66};
+    static BridgedNetns net;
     static TestNetns ns;
     static Tap peer;
 
@@ -50,21 +52,15 @@ class LinuxNetDevicesTest {
     static void namespace() {
         String why = TestNetns.unavailableBecause();
         assumeTrue(why == null, () -> "skipped: " + why);
-        ns = TestNetns.create("hostd-lnet");
-        ns.exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-        ns.exec("ip", "link", "add", "br0", "type", "bridge");
-        ns.exec("ip", "link", "set", "br0", "up");
-        peer = Tap.openIn(ns.path, "peer0", false);
-        ns.exec("ip", "link", "set", "peer0", "master", "br0", "up");
+        net = BridgedNetns.create("hostd-lnet");
+        ns = net.ns;
+        peer = net.peer;
     }
 
     @AfterAll
     static void cleanUp() {
-        if (peer != null) {
-            peer.close();
-        }
-        if (ns != null) {
-            ns.close();
+        if (net != null) {
+            net.close();
         }
     }
 
@@ -74,13 +70,7 @@ class LinuxNetDevicesTest {
             vm.createIrqchipAndPit();
             GuestMemory memory = new GuestMemory(arena.allocate(8L << 20, 4096));
             MmioBus bus = new MmioBus();
-            Tap tap = Tap.openIn(ns.path, "dev0", true);
-            try {
-                ns.exec("ip", "link", "set", "dev0", "master", "br0", "up");
-            } catch (RuntimeException e) {
-                tap.close();
-                throw e;
-            }
+            Tap tap = net.tapOnBridge("dev0");
             try (LinuxDevices devices = LinuxDevices.attach(vm, memory, bus, "net", new NetAttachment(tap, MAC))) {
                 assertEquals(List.of(MmioSlot.standard(0), MmioSlot.standard(1)), devices.slots(), "vsock and net, for the DSDT");
                 MmioSlot slot = devices.slots().get(LinuxDevices.NET_SLOT);

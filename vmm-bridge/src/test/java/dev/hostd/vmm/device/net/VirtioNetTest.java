@@ -18,6 +18,7 @@ import dev.hostd.vmm.device.virtio.VirtioFeatures;
 import dev.hostd.vmm.device.virtio.VirtioMmioTransport;
 import dev.hostd.vmm.internal.linux.Libc;
 import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.testing.BridgedNetns;
 import dev.hostd.vmm.testing.TestNetns;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.Timeout;
 class VirtioNetTest {
     static final byte[] MAC = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
     static final byte[] PEER_MAC = {0x0a, 0, 0, 0, 0, 0x42};
+    static BridgedNetns bridged;
     static TestNetns ns;
     static Tap peer;
 
@@ -56,21 +58,15 @@ class VirtioNetTest {
     static void namespace() {
         String why = TestNetns.unavailableBecause();
         assumeTrue(why == null, () -> "skipped: " + why);
-        ns = TestNetns.create("hostd-vnet-dev");
-        ns.exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-        ns.exec("ip", "link", "add", "br0", "type", "bridge");
-        ns.exec("ip", "link", "set", "br0", "up");
-        peer = Tap.openIn(ns.path, "peer0", false);
-        ns.exec("ip", "link", "set", "peer0", "master", "br0", "up");
+        bridged = BridgedNetns.create("hostd-vnet-dev");
+        ns = bridged.ns;
+        peer = bridged.peer;
     }
 
     @AfterAll
     static void cleanUp() {
-        if (peer != null) {
-            peer.close();
-        }
-        if (ns != null) {
-            ns.close();
+        if (bridged != null) {
+            bridged.close();
         }
     }
 
@@ -78,8 +74,7 @@ class VirtioNetTest {
     void start(boolean withTap) {
         Tap tap = null;
         if (withTap) {
-            tap = Tap.openIn(ns.path, "dev0", true);
-            ns.exec("ip", "link", "set", "dev0", "master", "br0", "up");
+            tap = bridged.tapOnBridge("dev0");
         }
         net = new VirtioNet(MAC, tap);
         transport = new VirtioMmioTransport(net, memory, wakes::incrementAndGet);
