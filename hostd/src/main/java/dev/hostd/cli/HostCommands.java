@@ -11,12 +11,7 @@ final class HostCommands {
     static final class Host extends ApiCommand {
         @Override
         int run(ApiClient api) {
-            JsonNode h = ApiClient.expectSuccess(api.get("v1", "host")).json();
-            if (json()) {
-                printJson(h);
-                return ExitCodes.OK;
-            }
-            out().print(Table.keyValue()
+            return show(ApiClient.expectSuccess(api.get("v1", "host")).json(), h -> Table.keyValue()
                     .row("version:", Format.text(h, "version"))
                     .row("kvm:", Format.text(h, "kvm", "device") + " (API " + Format.text(h, "kvm", "apiVersion") + ")")
                     .row("sandboxes:", Format.text(h, "sandboxes", "live") + " live of " + Format.text(h, "sandboxes", "max"))
@@ -27,7 +22,6 @@ final class HostCommands {
                     .row("uptime:", h.path("uptimeSeconds").isNumber()
                             ? Format.duration(h.path("uptimeSeconds").asLong()) : "-")
                     .render());
-            return ExitCodes.OK;
         }
     }
 

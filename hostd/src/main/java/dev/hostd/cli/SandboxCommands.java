@@ -135,16 +135,12 @@ final class SandboxCommands {
             q.put("tenant", tenant);
             q.put("template", template);
             q.put("state", state == null ? null : state.toUpperCase(Locale.ROOT));
-            JsonNode all = ApiClient.expectSuccess(api.get(q, "v1", "sandboxes")).json();
-            if (json()) {
-                printJson(all);
-                return ExitCodes.OK;
-            }
-            Table t = table();
-            Instant now = Instant.now();
-            all.path("sandboxes").forEach(s -> addRow(t, s, now));
-            out().print(t.render());
-            return ExitCodes.OK;
+            return show(ApiClient.expectSuccess(api.get(q, "v1", "sandboxes")).json(), all -> {
+                Table t = table();
+                Instant now = Instant.now();
+                all.path("sandboxes").forEach(s -> addRow(t, s, now));
+                return t.render();
+            });
         }
     }
 

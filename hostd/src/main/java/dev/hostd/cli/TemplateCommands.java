@@ -44,22 +44,21 @@ final class TemplateCommands {
     static final class ListTemplates extends ApiCommand {
         @Override
         int run(ApiClient api) {
-            JsonNode all = ApiClient.expectSuccess(api.get("v1", "templates")).json();
-            if (json()) {
-                printJson(all);
-                return ExitCodes.OK;
-            }
+            return show(ApiClient.expectSuccess(api.get("v1", "templates")).json(), ListTemplates::tables);
+        }
+
+        /** The templates, then those refused at adoption if any. */
+        private static String tables(JsonNode all) {
             Table t = table();
             all.path("templates").forEach(tpl -> addRow(t, tpl));
-            out().print(t.render());
+            StringBuilder out = new StringBuilder(t.render());
             if (all.path("rejected").size() > 0) {
                 Table r = Table.withHeaders("REJECTED", "DIRECTORY", "REASON");
                 all.path("rejected").forEach(x -> r.row(Format.text(x, "id"), Format.text(x, "directory"),
                         Format.text(x, "reason")));
-                out().println();
-                out().print(r.render());
+                out.append(System.lineSeparator()).append(r.render());
             }
-            return ExitCodes.OK;
+            return out.toString();
         }
     }
 

@@ -25,10 +25,10 @@ final class TenantNetworkRequests {
             throw invalid("a tenant network needs a JSON body {\"vni\",\"cidr\",\"gateway\"}");
         }
         if (r.vni() == null) {
-            throw invalid("vni is required (the VXLAN network identifier of the tenant's VPC, 1..16777215)");
+            throw invalid("vni is required (the VXLAN network identifier of the tenant's VPC, 1.." + TenantSpec.MAX_VNI + ")");
         }
         if (r.vni() < 1 || r.vni() > TenantSpec.MAX_VNI) {
-            throw invalid("vni must be 1..16777215; got " + r.vni());
+            throw invalid("vni must be 1.." + TenantSpec.MAX_VNI + "; got " + r.vni());
         }
         if (r.cidr() == null) {
             throw invalid("cidr is required (the sandboxes' subnet, e.g. 198.18.0.0/24)");

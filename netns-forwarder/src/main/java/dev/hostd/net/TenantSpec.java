@@ -21,10 +21,10 @@ public record TenantSpec(String tenantId, int vni, Ipv4Cidr subnet, int gateway)
             throw new IllegalArgumentException("tenant id '" + tenantId + "' must be 1-63 of [A-Za-z0-9._-], starting with a letter or digit");
         }
         if (vni < 1 || vni > MAX_VNI) {
-            throw new IllegalArgumentException("VNI of tenant " + tenantId + " must be 1..16777215, got " + vni);
+            throw new IllegalArgumentException("VNI of tenant " + tenantId + " must be 1.." + MAX_VNI + ", got " + vni);
         }
         if (subnet == null || subnet.prefixLength() > MAX_PREFIX || subnet.prefixLength() < MIN_PREFIX) {
-            throw new IllegalArgumentException("subnet of tenant " + tenantId + " must be a /8../30 network, got " + subnet);
+            throw new IllegalArgumentException("subnet of tenant " + tenantId + " must be a /" + MIN_PREFIX + "../" + MAX_PREFIX + " network, got " + subnet);
         }
         if (!subnet.contains(gateway) || gateway == subnet.network() || gateway == subnet.broadcast()) {
             throw new IllegalArgumentException("gateway " + Ipv4.format(gateway) + " of tenant " + tenantId + " is not a host address of " + subnet);
