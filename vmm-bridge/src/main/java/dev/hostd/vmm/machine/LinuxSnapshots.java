@@ -4,10 +4,12 @@ import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.device.serial.Serial8250;
 import dev.hostd.vmm.device.serial.SerialState;
 import dev.hostd.vmm.device.virtio.DeviceStateException;
+import dev.hostd.vmm.device.virtio.VirtqueueException;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.VmFd;
 import dev.hostd.vmm.memory.GuestMemory;
+import dev.hostd.vmm.memory.GuestMemoryException;
 import dev.hostd.vmm.memory.MemoryMapping;
 import dev.hostd.vmm.memory.SparseRamWriter;
 import dev.hostd.vmm.snapshot.DeviceState;
@@ -112,7 +114,12 @@ final class LinuxSnapshots {
             IdentityPage.write(memory, at, identity, IdentityPage.generation(memory, at) + 1, seed,
                     Instant.now().toEpochMilli() * 1_000_000L);
         }
-        devices.transportReset(); // after the irqchip's restore, which would otherwise drop the edge
+        try {
+            devices.transportReset(); // after the irqchip's restore, which would otherwise drop the edge
+        } catch (VirtqueueException | GuestMemoryException e) { // the event ring in the saved RAM is not one
+            throw new VmmException(VmmException.Kind.INVALID_INPUT, "restore Linux guest devices",
+                    "the vsock's event queue in the snapshot is unusable: " + e.getMessage(), e);
+        }
     }
 
     private static void deleteQuietly(Path file) {
