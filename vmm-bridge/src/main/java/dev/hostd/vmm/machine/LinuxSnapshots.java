@@ -78,7 +78,9 @@ final class LinuxSnapshots {
             SnapshotFile.write(stateFile, state);
             return state;
         } catch (IOException | RuntimeException e) {
-            deleteQuietly(memoryFile); // it did not exist before (checked above)
+            if (!(e instanceof java.nio.file.FileAlreadyExistsException)) { // else another writer's, made since the check above
+                deleteQuietly(memoryFile); // ours: it did not exist before
+            }
             if (e instanceof VmmException v) {
                 throw v;
             }
