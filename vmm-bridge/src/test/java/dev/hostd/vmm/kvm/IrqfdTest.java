@@ -7,26 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.device.virtio.IrqfdLine;
 import dev.hostd.vmm.testing.PicState;
+import dev.hostd.vmm.testing.SharedKvm;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** KVM_IRQFD on the real /dev/kvm: a signalled eventfd becomes a pending interrupt in the in-kernel PIC. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // hang guard only
 class IrqfdTest {
-    static Kvm kvm;
+    static final Kvm kvm = SharedKvm.get();
 
-    @BeforeAll
-    static void openKvm() {
-        kvm = Kvm.open();
-    }
-
-    @AfterAll
-    static void closeKvm() {
-        kvm.close();
-    }
 
     @Test
     void raisingTheLineMakesItsGsiPendingInThePic() throws InterruptedException {

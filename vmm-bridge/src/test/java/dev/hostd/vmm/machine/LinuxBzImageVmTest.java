@@ -8,6 +8,7 @@ import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.testing.SharedKvm;
 import dev.hostd.vmm.loader.linux.TestImages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,8 +19,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard
 class LinuxBzImageVmTest {
-    static Kvm kvm;
+    static final Kvm kvm = SharedKvm.get();
 
     @TempDir
     Path dir;
@@ -116,15 +115,6 @@ class LinuxBzImageVmTest {
                 ret
             """;
 
-    @BeforeAll
-    static void openKvm() {
-        kvm = Kvm.open();
-    }
-
-    @AfterAll
-    static void closeKvm() {
-        kvm.close();
-    }
 
     @Test
     void startup64RunsInLongModeWithTheZeroPageInRsi() throws Exception {

@@ -59,23 +59,7 @@ class LinuxVmSmpTest {
                 movl $0x00004608, 0xFEE00300    /* the second SIPI of the protocol; KVM drops it */
                 movl $3, 0x9000             /* step 3: SIPIs sent */
             """ + TinyPvhGuests.HALT + """
-            /* copied to 0x8000, entered in real mode at CS:IP 0800:0000 */
-            .code16
-            ap_start:
-                cli
-                xor %ax, %ax
-                mov %ax, %ds
-                lgdtl 0x8000 + (ap_gdtr - ap_start)
-                mov %cr0, %eax
-                or $1, %eax
-                mov %eax, %cr0
-                ljmpl $0x08, $(0x8000 + (ap_32 - ap_start))
-            .code32
-            ap_32:
-                mov $0x10, %ax
-                mov %ax, %ds
-                mov %ax, %es
-                mov %ax, %ss
+            """ + TinyPvhGuests.AP_TRAMPOLINE_START + """
                 incl 0x9010
                 mov 0xFEE00020, %eax
                 shr $24, %eax
@@ -87,12 +71,7 @@ class LinuxVmSmpTest {
             8:  cli
                 hlt
                 jmp 8b
-            .balign 8
-            ap_gdtr:                        /* the flat GDT LinuxVm wrote at 0x500 for the PVH entry */
-                .word 31
-                .long 0x500
-            ap_end:
-            """;
+            """ + TinyPvhGuests.AP_TRAMPOLINE_END;
 
     @TempDir
     Path dir;

@@ -16,6 +16,7 @@ import dev.hostd.vmm.device.vsock.VsockStreamListener;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.testing.SharedKvm;
 import dev.hostd.vmm.memory.GuestMemory;
 import dev.hostd.vmm.snapshot.MachineState;
 import dev.hostd.vmm.snapshot.MicrovmState;
@@ -32,7 +33,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -85,30 +85,12 @@ class LinuxVmSnapshotTest {
                 out %al, %dx
                 movb $0, 0x9200
                 jmp loop
-            .code16
-            ap_start:
-                cli
-                xor %ax, %ax
-                mov %ax, %ds
-                lgdtl 0x8000 + (ap_gdtr - ap_start)
-                mov %cr0, %eax
-                or $1, %eax
-                mov %eax, %cr0
-                ljmpl $0x08, $(0x8000 + (ap_32 - ap_start))
-            .code32
-            ap_32:
-                mov $0x10, %ax
-                mov %ax, %ds
+            """ + TinyPvhGuests.AP_TRAMPOLINE_START + """
             2:  incl 0x9104
                 jmp 2b
-            .balign 8
-            ap_gdtr:                        /* the flat GDT LinuxVm wrote at 0x500 for the PVH entry */
-                .word 31
-                .long 0x500
-            ap_end:
-            """;
+            """ + TinyPvhGuests.AP_TRAMPOLINE_END;
 
-    static Kvm kvm;
+    static final Kvm kvm = SharedKvm.get();
     static byte[] elf;
 
     @TempDir
@@ -116,13 +98,7 @@ class LinuxVmSnapshotTest {
 
     @BeforeAll
     static void setUp(@TempDir Path build) throws Exception {
-        kvm = Kvm.open();
         elf = TinyPvhGuests.build(build, "counter", GUEST);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        kvm.close();
     }
 
     @Test

@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hostd.vmm.acpi.AcpiTables;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.testing.SharedKvm;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,20 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard
 class LinuxVmStopTest {
-    static Kvm kvm;
+    static final Kvm kvm = SharedKvm.get();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void openKvm() {
-        kvm = Kvm.open();
-    }
-
-    @AfterAll
-    static void closeKvm() {
-        kvm.close();
-    }
 
     @Test
     void resetThroughTheI8042IsAReboot() throws Exception {

@@ -10,6 +10,7 @@ import dev.hostd.vmm.device.vsock.VsockStreamListener;
 import dev.hostd.vmm.identity.Identity;
 import dev.hostd.vmm.identity.IdentityPage;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.testing.SharedKvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,8 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard
 class LinuxVmTest {
-    static Kvm kvm;
+    static final Kvm kvm = SharedKvm.get();
 
     @TempDir
     Path dir;
@@ -347,15 +346,6 @@ class LinuxVmTest {
         assertTrue(missing.getMessage().contains("no-such.cpio"), missing.getMessage());
     }
 
-    @BeforeAll
-    static void openKvm() {
-        kvm = Kvm.open();
-    }
-
-    @AfterAll
-    static void closeKvm() {
-        kvm.close();
-    }
 
     @Test
     void badShapesAreRefusedWithTheReason() {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.hostd.vmm.VmmException;
 import dev.hostd.vmm.internal.linux.kvm_regs;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.testing.SharedKvm;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.snapshot.MemoryState;
 import dev.hostd.vmm.snapshot.MicrovmState;
@@ -17,8 +18,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,20 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** The engine on the real /dev/kvm, with tiny assembly guests. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS) // a hang guard, not a performance assertion
 class MicroVmTest {
-    static Kvm kvm;
+    static final Kvm kvm = SharedKvm.get();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void openKvm() {
-        kvm = Kvm.open();
-    }
-
-    @AfterAll
-    static void closeKvm() {
-        kvm.close();
-    }
 
     private MicroVm boot(String asm) throws Exception {
         byte[] elf = TinyGuests.build(dir, "guest", asm);

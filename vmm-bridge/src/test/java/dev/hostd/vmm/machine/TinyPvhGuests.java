@@ -26,6 +26,39 @@ final class TinyPvhGuests {
                 jmp 9b
             """;
 
+    /**
+     * The head of an AP trampoline, copied by the BSP to 0x8000 (SIPI vector 0x08) and entered in
+     * real mode at 0800:0000: it loads the flat GDT LinuxVm wrote at 0x500 and goes on in 32-bit
+     * protected mode at {@code ap_32}, with DS = ES = SS = 0x10; the caller writes {@code ap_32}'s
+     * code and ends it with {@link #AP_TRAMPOLINE_END}. The BSP copies {@code ap_start..ap_end}.
+     */
+    static final String AP_TRAMPOLINE_START = """
+            .code16
+            ap_start:
+                cli
+                xor %ax, %ax
+                mov %ax, %ds
+                lgdtl 0x8000 + (ap_gdtr - ap_start)
+                mov %cr0, %eax
+                or $1, %eax
+                mov %eax, %cr0
+                ljmpl $0x08, $(0x8000 + (ap_32 - ap_start))
+            .code32
+            ap_32:
+                mov $0x10, %ax
+                mov %ax, %ds
+                mov %ax, %es
+                mov %ax, %ss
+            """;
+    /** The GDT pointer and end mark of {@link #AP_TRAMPOLINE_START}'s trampoline. */
+    static final String AP_TRAMPOLINE_END = """
+            .balign 8
+            ap_gdtr:                        /* the flat GDT LinuxVm wrote at 0x500 for the PVH entry */
+                .word 31
+                .long 0x500
+            ap_end:
+            """;
+
     private TinyPvhGuests() {}
 
     /** Assembles {@code body} (starting at pvh_entry, in .code32) with the PVH note into an ELF. */
