@@ -61,12 +61,6 @@ public class ApiController {
         engine.deleteTemplate(id);
     }
 
-    @Post("/sandboxes")
-    public HttpResponse<Dto.SandboxView> createSandbox(@Body Dto.SandboxRequest request) {
-        Dto.SandboxView s = engine.create(request);
-        return HttpResponse.created(s, URI.create("/v1/sandboxes/" + s.id()))
-                .header(ServerTiming.HEADER, "clone;dur=" + ServerTiming.millis((long) (s.cloneMillis() * 1e6)));
-    }
 
     @Get("/sandboxes{?tenant,template,state}")
     public Dto.SandboxList sandboxes(@Nullable @QueryValue String tenant, @Nullable @QueryValue String template,

@@ -26,8 +26,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,7 +50,7 @@ import org.slf4j.LoggerFactory;
 @Context
 public final class Engine implements GracefulShutdownCapable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
-    private static final int DEFAULT_MEMORY_MIB = 64, DEFAULT_PREFIX = 15;
+    private static final int DEFAULT_MEMORY_MIB = 64;
     private static final Pattern FUNCTION = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final String WARMUP_TENANT = "hostd-warmup";
     public static final String VERSION = Engine.class.getPackage().getImplementationVersion() != null
@@ -153,7 +155,7 @@ public final class Engine implements GracefulShutdownCapable {
             Template t = templates.getFirst();
             int ok = 0;
             for (int i = 0; i < config.warmupClones() && phase == Phase.STARTING; i++) {
-                Identity identity = new Identity(ids.mac(), Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2 + i), DEFAULT_PREFIX,
+                Identity identity = new Identity(ids.mac(), Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2 + i), SandboxPlan.DEFAULT_PREFIX,
                         Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY), "warmup-" + i, "warmup-" + i + "-" + ids.hex(4), WARMUP_TENANT);
                 try (Sandbox s = cloner.clone(t, identity)) {
                     s.invoke("echo", new byte[] {1, 2, 3}, config.invokeTimeout());
@@ -246,13 +248,17 @@ public final class Engine implements GracefulShutdownCapable {
     private <T> T work(Work<T> w) {
         inFlight.incrementAndGet();
         try {
-            Phase p = phase;
-            if (p != Phase.READY) {
-                throw new ApiException(ProblemCode.UNAVAILABLE, "hostd is " + p.name().toLowerCase() + " (" + phaseDetail + "): retry later");
-            }
+            requireReady();
             return w.run();
         } finally {
             inFlight.decrementAndGet();
+        }
+    }
+
+    private void requireReady() {
+        Phase p = phase;
+        if (p != Phase.READY) {
+            throw new ApiException(ProblemCode.UNAVAILABLE, "hostd is " + p.name().toLowerCase() + " (" + phaseDetail + "): retry later");
         }
     }
 
@@ -298,89 +304,116 @@ public final class Engine implements GracefulShutdownCapable {
 
     // ---- sandboxes ------------------------------------------------------------------------------
 
+    /** Creates a sandbox and waits until it is ready: {@link #startCreate} for a caller on a thread of its own. */
     public Dto.SandboxView create(Dto.SandboxRequest r) {
-        if (r == null) {
-            throw new ApiException(ProblemCode.INVALID_INPUT, "a sandbox needs a JSON body with at least \"template\" and \"tenant\"");
+        try {
+            return startCreate(r, Runnable::run).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }
-        if (r.template() == null) {
-            throw new ApiException(ProblemCode.INVALID_INPUT, "template is required");
-        }
-        if (r.tenant() == null) {
-            throw new ApiException(ProblemCode.INVALID_INPUT, "tenant is required");
-        }
-        TemplateSpec.validateId(r.template());
-        String id = r.id() != null ? r.id() : "sbx-" + ids.hex(6);
-        byte[] mac = r.mac() != null ? Identity.parseMac(r.mac()) : ids.mac();
-        byte[] requestedIp = r.ipv4() != null ? Identity.parseIpv4(r.ipv4()) : null;
-        int prefix = r.prefixLength() != null ? r.prefixLength() : DEFAULT_PREFIX;
-        byte[] gateway = r.gateway() != null ? Identity.parseIpv4(r.gateway()) : Ipv4Allocator.toBytes(Ipv4Allocator.GATEWAY);
-        String hostname = r.hostname() != null ? r.hostname() : id;
-        SandboxLimits limits = SandboxLimits.of(r.limits(), cgroups.defaults());
-        if (r.limits() != null && !cgroups.enabled()) {
-            // Accepting limits that nothing enforces would mislead the caller.
-            throw new ApiException(ProblemCode.INVALID_INPUT, "limits need sandbox cgroups, and this daemon runs with "
-                    + SandboxCgroups.ENABLED_KEY + "=false: leave \"limits\" out or enable cgroups", SandboxCgroups.ENABLED_KEY);
-        }
-        // Validates everything (ids, tenant, MAC unicast, prefix, hostname) before any resource is taken.
-        new Identity(mac, requestedIp != null ? requestedIp : Ipv4Allocator.toBytes(Ipv4Allocator.POOL_BASE + 2), prefix, gateway,
-                hostname, id, r.tenant());
-        return work(() -> {
+    }
+
+    /**
+     * Starts a create. Bad input and refusals (limits, not ready, unknown template) are thrown at
+     * once; the future completes with the sandbox once it is ready, on the thread that serves its
+     * guest's agent, or fails with the reason after everything the create took is released.
+     *
+     * <p>The start (allocations, restore, resume) is bounded system calls when the template has a VM
+     * made ahead and no tenant network to attach, and then runs on the calling thread: an API create
+     * answered from the guest's thread crosses no thread pool. Otherwise (a VM to make, a TAP to
+     * attach) it runs on {@code blocking}.
+     */
+    public CompletableFuture<Dto.SandboxView> startCreate(Dto.SandboxRequest r, Executor blocking) {
+        SandboxPlan plan = SandboxPlan.of(r, ids, cgroups); // all of the request checked before anything is taken
+        inFlight.incrementAndGet();
+        CompletableFuture<Dto.SandboxView> created;
+        try {
+            requireReady();
             Template template = store.get(r.template());
             boolean networked = networks.wants(template);
             if (networked) {
                 requireNoExplicitAddress(r);
             }
-            if (reserved.incrementAndGet() > config.maxSandboxes()) {
-                reserved.decrementAndGet();
-                throw new ApiException(ProblemCode.LIMIT_EXCEEDED, "hostd already runs " + config.maxSandboxes()
-                        + " sandboxes, the limit " + HostdConfig.MAX_SANDBOXES_KEY + "=" + config.maxSandboxes()
-                        + ": delete sandboxes or raise the limit", HostdConfig.MAX_SANDBOXES_KEY);
-            }
-            int ip = -1;
-            SandboxPort port = null;
-            boolean published = false;
-            try {
-                Identity identity;
-                if (networked) { // the forwarder's lease is the identity (docs/network.md)
-                    port = networks.attach(r.tenant(), id);
-                    identity = SandboxNetworks.identity(port, hostname, id, r.tenant());
+            created = networked || template.readyShells() == 0
+                    ? CompletableFuture.supplyAsync(() -> startClone(plan, template, networked), blocking).thenCompose(f -> f)
+                    : startClone(plan, template, false);
+        } catch (RuntimeException e) {
+            inFlight.decrementAndGet();
+            throw e;
+        }
+        created.whenComplete((view, error) -> inFlight.decrementAndGet());
+        return created;
+    }
+
+    /** Takes the sandbox's limit slot, address or network port and cgroup, and starts its clone. */
+    private CompletableFuture<Dto.SandboxView> startClone(SandboxPlan plan, Template template, boolean networked) {
+        String id = plan.id(), tenant = plan.request().tenant();
+        if (reserved.incrementAndGet() > config.maxSandboxes()) {
+            reserved.decrementAndGet();
+            throw new ApiException(ProblemCode.LIMIT_EXCEEDED, "hostd already runs " + config.maxSandboxes()
+                    + " sandboxes, the limit " + HostdConfig.MAX_SANDBOXES_KEY + "=" + config.maxSandboxes()
+                    + ": delete sandboxes or raise the limit", HostdConfig.MAX_SANDBOXES_KEY);
+        }
+        Taken taken = new Taken(id, tenant);
+        try {
+            Identity identity;
+            if (networked) { // the forwarder's lease is the identity (docs/network.md)
+                taken.port = networks.attach(tenant, id);
+                identity = SandboxNetworks.identity(taken.port, plan.hostname(), id, tenant);
+            } else {
+                if (plan.requestedIp() != null) {
+                    ips.claim(tenant, Ipv4Allocator.toInt(plan.requestedIp()));
+                    taken.ip = Ipv4Allocator.toInt(plan.requestedIp()); // only once claimed: a refused claim releases nothing
                 } else {
-                    if (requestedIp != null) {
-                        ips.claim(r.tenant(), Ipv4Allocator.toInt(requestedIp));
-                        ip = Ipv4Allocator.toInt(requestedIp); // only once claimed: a refused claim releases nothing
-                    } else {
-                        ip = ips.allocate(r.tenant());
-                    }
-                    identity = new Identity(mac, Ipv4Allocator.toBytes(ip), prefix, gateway, hostname, id, r.tenant());
+                    taken.ip = ips.allocate(tenant);
                 }
-                long t0 = System.nanoTime();
-                SandboxCgroup cgroup = cgroups.lease(id, limits); // null when hostd.cgroups.enabled is false
-                Sandbox sandbox;
-                try {
-                    // the sandbox owns a duplicate of the TAP fd; the port keeps its own until release
-                    sandbox = cloner.clone(template, identity, cgroup, port == null ? null : Tap.duplicateOf(port.tapFd()));
-                } catch (RuntimeException e) {
-                    cgroups.release(id, cgroup);
-                    throw e;
+                identity = plan.identity(Ipv4Allocator.toBytes(taken.ip));
+            }
+            long t0 = System.nanoTime();
+            taken.cgroup = cgroups.lease(id, plan.limits()); // null when hostd.cgroups.enabled is false
+            // the sandbox owns a duplicate of the TAP fd; the port keeps its own until release
+            CompletableFuture<Sandbox> ready = cloner.start(template, identity, taken.cgroup,
+                    taken.port == null ? null : Tap.duplicateOf(taken.port.tapFd()));
+            return ready.handle((sandbox, error) -> {
+                if (error != null) {
+                    release(taken);
+                    throw error instanceof RuntimeException e ? e : new CompletionException(error);
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 metrics.cloneSeconds(seconds);
-                LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, ip, template.memoryBytes(), cgroup, limits);
-                live.port = port;
-                live.network = networks.view(port);
-                sandboxes.put(id, live);
-                published = true; // ip, port and reservation are the live sandbox's now
+                LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, taken.ip, template.memoryBytes(),
+                        taken.cgroup, plan.limits());
+                live.port = taken.port;
+                live.network = networks.view(taken.port);
+                sandboxes.put(id, live); // the limit slot, address, port and cgroup are the live sandbox's now
                 return Views.of(live);
-            } finally {
-                if (!published) {
-                    networks.release(id, port);
-                    if (ip != -1) {
-                        ips.release(r.tenant(), ip);
-                    }
-                    reserved.decrementAndGet();
-                }
-            }
-        });
+            });
+        } catch (RuntimeException e) {
+            release(taken);
+            throw e;
+        }
+    }
+
+    /** What a create has taken so far, released if it fails: limit slot, address, network port, cgroup. */
+    private static final class Taken {
+        final String id, tenant;
+        int ip = -1;
+        SandboxPort port;
+        SandboxCgroup cgroup;
+
+        Taken(String id, String tenant) {
+            this.id = id;
+            this.tenant = tenant;
+        }
+    }
+
+    private void release(Taken t) {
+        cgroups.release(t.id, t.cgroup);
+        networks.release(t.id, t.port);
+        if (t.ip != -1) {
+            ips.release(t.tenant, t.ip);
+        }
+        reserved.decrementAndGet();
     }
 
     /** A sandbox on a tenant network takes the forwarder's lease; an address in the request is refused, not ignored. */

@@ -15,6 +15,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -74,7 +75,11 @@ class ApiIT {
     }
 
     private void start() {
-        context = ApplicationContext.run(EmbeddedServer.class, properties()).getApplicationContext();
+        start(properties());
+    }
+
+    private void start(Map<String, Object> properties) {
+        context = ApplicationContext.run(EmbeddedServer.class, properties).getApplicationContext();
     }
 
     @BeforeAll
@@ -549,6 +554,37 @@ class ApiIT {
         JsonNode s = createSandbox(Map.of("template", TEMPLATE, "tenant", "acme"));
         assertNotNull(s.get("id"));
         assertArrayEquals(new byte[] {42}, Base64.getDecoder().decode(invoke(s.get("id").asText(), "echo", new byte[] {42}).get("outputBase64").asText()));
+        deleteAllSandboxes();
+    }
+
+    @Test
+    @Order(120)
+    void aCloneThatFailsAfterItStartedIsAProblemAndReleasesItsIdAddressAndSlot() {
+        context.close();
+        // A 1 ns wait for HELLO: the create's answer comes from the clone's failure, after the request
+        // thread has returned. A guest can still answer first, so try a few times.
+        Map<String, Object> impatient = properties();
+        impatient.put("hostd.ready-timeout", Duration.ofNanos(1));
+        impatient.put("hostd.warmup-clones", 0);
+        start(impatient);
+        // The same id and address in every attempt: a 409 would mean a failed create kept them.
+        Map<String, Object> body = Map.of("id", "late", "template", TEMPLATE, "tenant", "acme", "ipv4", "198.18.7.7");
+        JsonNode timedOut = null;
+        for (int attempt = 0; attempt < 20 && timedOut == null; attempt++) {
+            UdsHttpClient.Response r = client.post("/v1/sandboxes", body);
+            if (r.status() == 201) {
+                expect(204, client.delete("/v1/sandboxes/late"));
+            } else {
+                timedOut = problem(504, "timeout", r);
+            }
+            assertEquals(0, expect(200, client.get("/v1/host")).json().get("sandboxes").get("live").asInt(), "after attempt " + attempt);
+        }
+        assertNotNull(timedOut, "no create with a 1 ns HELLO wait failed in 20 attempts");
+        assertTrue(timedOut.get("detail").asText().contains("cloning sandbox late"), timedOut.toString());
+        assertEquals(0, context.getBean(Engine.class).liveCount());
+        context.close();
+        start(); // the ordinary timeout again: the same id, address and limit slot are free
+        createSandbox(body);
         deleteAllSandboxes();
     }
 }

@@ -16,6 +16,11 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Makes sandboxes from templates: a copy-on-write view of the template's RAM, its saved state
@@ -23,6 +28,8 @@ import java.util.concurrent.CompletableFuture;
  * vCPU resumed. The sandbox is returned once its agent has acknowledged exactly that identity.
  */
 public final class Cloner {
+    /** Where a clone's failure is cleaned up: closing a VM joins its vCPU thread, which may be the caller. */
+    private static final Executor OFF_GUEST_THREAD = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("clone-end-", 0).factory());
     private final Kvm kvm;
     private final Duration readyTimeout;
     private final int consoleLogBytes;
@@ -64,6 +71,27 @@ public final class Cloner {
 
     /** A clone with its vCPU threads bound and its network device on a TAP, as above; either may be null (none). */
     public Sandbox clone(Template template, Identity identity, VcpuThreadBinding vcpuThreads, Tap tap) {
+        CompletableFuture<Sandbox> ready = start(template, identity, vcpuThreads, tap);
+        try {
+            return ready.get(); // bounded: the agent's wait times out after readyTimeout
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ready.thenAcceptAsync(Sandbox::close, OFF_GUEST_THREAD); // nobody will take it
+            throw new TemplateException(TemplateException.Kind.INTERNAL, "interrupted while cloning sandbox " + identity.sandboxId());
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : Errors.wrap("cloning sandbox " + identity.sandboxId() + " failed", e.getCause());
+        }
+    }
+
+    /**
+     * Starts a clone on the calling thread (restore, identity, resume: bounded system calls, no
+     * waiting for the guest) and returns at once. The future completes with the sandbox once its
+     * agent has acknowledged the identity, on the thread that serves the guest's agent channel, so
+     * a caller that answers from it adds no thread hand-off to the clone. It fails with the
+     * reason (timeout, guest failure, wrong identity) once the half-made VM is closed; that
+     * clean-up runs on a thread of its own, never on the guest's.
+     */
+    public CompletableFuture<Sandbox> start(Template template, Identity identity, VcpuThreadBinding vcpuThreads, Tap tap) {
         try {
             identities.reserve(identity);
         } catch (RuntimeException e) {
@@ -88,24 +116,60 @@ public final class Cloner {
             }
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
-            IdentityReport report = GuestStops.awaitHello(vm, hello, readyTimeout, "clone");
-            checkReport(identity, generation, seed, report);
-            if (writeSet == null) {
-                template.learnWriteSet(ram);
-            }
-            return new Sandbox(vm, template.id(), identity, report, () -> identities.release(identity));
+            Pending pending = new Pending(template, identity, generation, seed, vm, ram, tap, new CompletableFuture<>());
+            hello.orTimeout(readyTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((report, error) -> {
+                if (error == null && writeSet != null) {
+                    finish(pending, report, null);
+                } else { // a failure, or the first clone, which learns the write set: neither on the guest's thread
+                    OFF_GUEST_THREAD.execute(() -> finish(pending, report, error));
+                }
+            });
+            return pending.ready;
         } catch (RuntimeException e) {
-            if (vm != null) {
-                vm.close();
-            }
-            if (tap != null) {
-                tap.close(); // idempotent: the VM may have closed it already
-            }
-            identities.release(identity);
-            throw Errors.wrap("cloning sandbox " + identity.sandboxId() + " from template '" + template.id() + "' failed", e);
+            throw failed(identity, template, vm, tap, e);
         }
     }
 
+    /** A clone whose guest runs and whose agent has not said hello yet. */
+    private record Pending(Template template, Identity identity, long generation, byte[] seed, MicroVm vm, MemoryMapping ram,
+                           Tap tap, CompletableFuture<Sandbox> ready) {}
+
+    /** The end of a clone: the sandbox if the agent acknowledged exactly its identity, else the VM closed and the reason. */
+    private void finish(Pending p, IdentityReport report, Throwable error) {
+        RuntimeException failure;
+        try {
+            if (error != null) {
+                throw error instanceof TimeoutException
+                        ? new TemplateException(TemplateException.Kind.TIMEOUT, "the clone's agent did not say hello within "
+                                + readyTimeout.toMillis() + " ms; console tail:\n" + p.vm.console().tail(10))
+                        : GuestStops.beforeHello(p.vm, "the clone stopped before its agent said hello", error);
+            }
+            checkReport(p.identity, p.generation, p.seed, report);
+            p.template.learnWriteSet(p.ram); // the first clone's writes; a no-op once known
+            p.ready.complete(new Sandbox(p.vm, p.template.id(), p.identity, report, () -> identities.release(p.identity)));
+            return;
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        // Closing joins the vCPU thread: never from the guest's own thread.
+        if (Thread.currentThread().isVirtual()) {
+            p.ready.completeExceptionally(failed(p.identity, p.template, p.vm, p.tap, failure));
+        } else {
+            OFF_GUEST_THREAD.execute(() -> p.ready.completeExceptionally(failed(p.identity, p.template, p.vm, p.tap, failure)));
+        }
+    }
+
+    /** Undoes a clone that did not become a sandbox; returns the exception to report. */
+    private TemplateException failed(Identity identity, Template template, MicroVm vm, Tap tap, RuntimeException e) {
+        if (vm != null) {
+            vm.close();
+        }
+        if (tap != null) {
+            tap.close(); // idempotent: the VM may have closed it already
+        }
+        identities.release(identity);
+        return Errors.wrap("cloning sandbox " + identity.sandboxId() + " from template '" + template.id() + "' failed", e);
+    }
 
     /** The agent must report the identity it was given, byte for byte, and prove it read the new seed. */
     static void checkReport(Identity given, long generation, byte[] seed, IdentityReport report) {
