@@ -18,8 +18,9 @@ import io.micronaut.scheduling.annotation.ExecuteOn;
 import java.net.URI;
 
 /**
- * API v1: templates and sandboxes. Engine calls block (KVM, waiting for guests), so every route
- * runs on the blocking executor, never on a Netty event loop.
+ * API v1: templates and sandboxes. Engine calls block (KVM, waiting for guests), so these routes
+ * run on the blocking executor, never on a Netty event loop. Creating a sandbox, the hot path, is
+ * asynchronous and lives in {@link SandboxCreateController}.
  */
 @Controller("/v1")
 // Platform threads (Micronaut's IO pool), not virtual threads: a clone hands off to its vCPU

@@ -40,7 +40,7 @@ public final class ApiBenchmark {
         Map<String, Object> json = new LinkedHashMap<>();
         try {
             try (DirectClones direct = new DirectClones(shm.resolve("direct"), VMS_MADE_AHEAD, WAIT);
-                 DaemonProcess daemon = DaemonProcess.start(work, shm.resolve("daemon"), "-Dhostd.templates.vms-made-ahead=" + VMS_MADE_AHEAD);
+                 DaemonProcess daemon = DaemonProcess.start(work, shm.resolve("daemon"), daemonOptions());
                  SocketHttp http = new SocketHttp(daemon.socket, 16)) {
                 awaitReady(daemon, http);
                 long idleRss = daemon.procKib("status", "VmRSS:");
@@ -125,6 +125,16 @@ public final class ApiBenchmark {
                 w.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** The daemon's JVM options: the VMs made ahead, and any given in bench.daemon-options (e.g. a profiler's). */
+    static String[] daemonOptions() {
+        List<String> options = new ArrayList<>(List.of("-Dhostd.templates.vms-made-ahead=" + VMS_MADE_AHEAD));
+        String extra = System.getProperty("bench.daemon-options", "").trim();
+        if (!extra.isEmpty()) {
+            options.addAll(List.of(extra.split("\\s+")));
+        }
+        return options.toArray(String[]::new);
     }
 
     /** Latencies of one create loop: seen by the client, the daemon's handling (Server-Timing hostd), the clone within it. */

@@ -19,7 +19,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -30,6 +29,8 @@ import java.util.concurrent.TimeoutException;
 public final class Cloner {
     /** Where a clone's failure is cleaned up: closing a VM joins its vCPU thread, which may be the caller. */
     private static final Executor OFF_GUEST_THREAD = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("clone-end-", 0).factory());
+    /** The agents' HELLO timeouts of all clones in this process. */
+    private static final CoarseTimer READY_DEADLINES = new CoarseTimer("clone-deadlines");
     private final Kvm kvm;
     private final Duration readyTimeout;
     private final int consoleLogBytes;
@@ -117,7 +118,10 @@ public final class Cloner {
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
             Pending pending = new Pending(template, identity, generation, seed, vm, ram, tap, new CompletableFuture<>());
-            hello.orTimeout(readyTimeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((report, error) -> {
+            CoarseTimer.Deadline deadline = READY_DEADLINES.schedule(readyTimeout.toNanos(),
+                    () -> hello.completeExceptionally(new TimeoutException()));
+            hello.whenComplete((report, error) -> {
+                deadline.cancel();
                 if (error == null && writeSet != null) {
                     finish(pending, report, null);
                 } else { // a failure, or the first clone, which learns the write set: neither on the guest's thread
