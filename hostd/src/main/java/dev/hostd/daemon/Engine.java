@@ -318,10 +318,10 @@ public final class Engine implements GracefulShutdownCapable {
      * once; the future completes with the sandbox once it is ready, on the thread that serves its
      * guest's agent, or fails with the reason after everything the create took is released.
      *
-     * <p>The start (allocations, restore, resume) is bounded system calls when the template has a VM
-     * made ahead and no tenant network to attach, and then runs on the calling thread: an API create
-     * answered from the guest's thread crosses no thread pool. Otherwise (a VM to make, a TAP to
-     * attach) it runs on {@code blocking}.
+     * <p>The start (allocations, restore, resume) is short system calls when the template has a VM
+     * made ahead, no tenant network to attach and no cgroup to join, and then runs on the calling
+     * thread: an API create answered from the guest's thread crosses no thread pool. Otherwise it
+     * runs on {@code blocking}.
      */
     public CompletableFuture<Dto.SandboxView> startCreate(Dto.SandboxRequest r, Executor blocking) {
         SandboxPlan plan = SandboxPlan.of(r, ids, cgroups); // all of the request checked before anything is taken
@@ -334,9 +334,11 @@ public final class Engine implements GracefulShutdownCapable {
             if (networked) {
                 requireNoExplicitAddress(r);
             }
-            created = networked || template.readyShells() == 0
-                    ? CompletableFuture.supplyAsync(() -> startClone(plan, template, networked), blocking).thenCompose(f -> f)
-                    : startClone(plan, template, false);
+            // A VM to make, a TAP to attach or a thread to move between cgroups (the move can wait for an
+            // RCU grace period: 12 ms at p99 in benchmarks/resources.md) would stall the event loop.
+            boolean shortStart = !networked && !cgroups.enabled() && template.readyShells() > 0;
+            created = shortStart ? startClone(plan, template, false)
+                    : CompletableFuture.supplyAsync(() -> startClone(plan, template, networked), blocking).thenCompose(f -> f);
         } catch (RuntimeException e) {
             inFlight.decrementAndGet();
             throw e;
