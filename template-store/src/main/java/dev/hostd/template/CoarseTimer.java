@@ -11,7 +11,8 @@ import java.util.concurrent.locks.LockSupport;
  * would schedule (and wake its timer thread for) every clone, an extra wake-up on the clone's path
  * that costs tens of microseconds on hosts whose idle CPUs halt. Here adding and cancelling a
  * deadline wake nobody unless the checker is parked with nothing pending; while deadlines are
- * pending it wakes once per tick. A deadline fires up to one tick late.
+ * pending it wakes once per tick, or at the earliest deadline if that is sooner. A deadline fires
+ * up to one tick late.
  */
 final class CoarseTimer {
     private static final System.Logger LOG = System.getLogger(CoarseTimer.class.getName());
@@ -50,7 +51,9 @@ final class CoarseTimer {
     Deadline schedule(long delayNanos, Runnable onExpiry) {
         Deadline d = new Deadline(System.nanoTime() + delayNanos, onExpiry);
         pending.add(d);
-        if (parkedIdle) { // read after the add: a checker going idle re-reads the queue after setting the flag
+        // parkedIdle is read after the add: a checker going idle re-reads the queue after setting it.
+        // A deadline shorter than a tick (tests, a tiny configured timeout) must not wait for the tick.
+        if (parkedIdle || delayNanos < TICK_NANOS) {
             LockSupport.unpark(checker);
         }
         return d;
@@ -66,7 +69,13 @@ final class CoarseTimer {
                 parkedIdle = false;
                 continue;
             }
-            LockSupport.parkNanos(this, TICK_NANOS);
+            long wait = TICK_NANOS, start = System.nanoTime();
+            for (Deadline d : pending) {
+                wait = Math.min(wait, d.atNanos - start);
+            }
+            if (wait > 0) {
+                LockSupport.parkNanos(this, wait);
+            }
             long now = System.nanoTime();
             for (Iterator<Deadline> it = pending.iterator(); it.hasNext(); ) {
                 Deadline d = it.next();

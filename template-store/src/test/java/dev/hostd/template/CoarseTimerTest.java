@@ -31,8 +31,19 @@ class CoarseTimerTest {
         assertTrue(first.await(HANG_GUARD_SECONDS, TimeUnit.SECONDS));
         TestWaits.until(timer::idle, HANG_GUARD_SECONDS, "the checker never went idle with nothing pending");
         CountDownLatch second = new CountDownLatch(1);
-        timer.schedule(0, second::countDown);
+        // Longer than a tick: only the idle checker's wake-up (not the short-deadline one) can fire it.
+        timer.schedule(CoarseTimer.TICK_NANOS + TimeUnit.MILLISECONDS.toNanos(1), second::countDown);
         assertTrue(second.await(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "a deadline added to an idle checker never fired");
+    }
+
+    @Test
+    void aShortDeadlineFiresWhileALongOneWaits() throws Exception {
+        CoarseTimer timer = new CoarseTimer("test-deadlines");
+        CountDownLatch slow = new CountDownLatch(1), quick = new CountDownLatch(1);
+        timer.schedule(TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS * 2), slow::countDown); // the checker now parks a tick
+        timer.schedule(0, quick::countDown);
+        assertTrue(quick.await(HANG_GUARD_SECONDS, TimeUnit.SECONDS), "the short deadline never fired");
+        assertEquals(1, slow.getCount(), "the long deadline fired early");
     }
 
     @Test
