@@ -294,7 +294,9 @@ public final class ApiBenchmark {
                 own JVM, same settings, in the same run: after both are warmed, the two are measured in
                 10 alternating blocks, so that a change in the host's load hits both alike. Through the socket a clone is one HTTP/1.1 request
                 on a kept-alive connection: JSON parsing and validation, identity allocation (id, MAC,
-                IPv4), the clone, and the JSON answer. The client is Apache HttpClient 5 (classic, pooled),
+                IPv4), the clone, and the JSON answer, started on the daemon's event loop and answered from
+                the thread that sees the guest's HELLO (docs/design.md, "The daemon"); the direct clone waits
+                for the same HELLO on its calling thread. The client is Apache HttpClient 5 (classic, pooled),
                 as hostctl uses. The daemon's `Server-Timing` header splits each answer: `hostd` is its
                 handling from routing to response, `clone` the engine's part; the rest of the socket time
                 is the client, the socket and HTTP encoding. Both loops are warmed until their p50 is
