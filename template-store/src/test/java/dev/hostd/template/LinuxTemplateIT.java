@@ -160,6 +160,34 @@ class LinuxTemplateIT {
         }
     }
 
+    @Test
+    void everyVcpuThreadOfALinuxCloneIsBoundBeforeItRunsAndUnboundWhenItLeaves() throws Exception {
+        snapshotAsTemplate("bound", Map.of());
+        store = TemplateStore.open(root, kvm, LiveWitness.WAIT);
+        Cloner cloner = new Cloner(kvm, Duration.ofMillis(500), 4096);
+        java.util.Set<Integer> bound = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<Integer> unbound = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        dev.hostd.vmm.machine.VcpuThreadBinding binding = new dev.hostd.vmm.machine.VcpuThreadBinding() {
+            @Override
+            public void bind(int tid) {
+                bound.add(tid);
+            }
+
+            @Override
+            public void unbind(int tid) {
+                unbound.add(tid);
+            }
+        };
+        TemplateException e = assertThrows(TemplateException.class, () -> cloner.clone(store.get("bound"), TestIdentities.number(3), binding));
+        assertEquals(TemplateException.Kind.TIMEOUT, e.kind(), e.getMessage()); // the tiny guest has no agent
+        assertEquals(2, bound.size(), "both vCPUs' threads: " + bound);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // the failed clone's close ends the threads
+        while (!unbound.equals(bound) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(bound, unbound, "each thread left the clone's cgroup");
+    }
+
     private Path[] kernelAndInitramfs(byte[] kernel) throws IOException {
         Path files = Files.createDirectories(root.resolve("inputs"));
         return new Path[] {Files.write(files.resolve("vmlinux"), kernel), Files.write(files.resolve("initramfs.cpio"), new byte[] {7})};
