@@ -9,9 +9,12 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hostd.vmm.kvm.HardwareVirtualization;
 import dev.hostd.vmm.loader.linux.GuestKernelCache;
+import dev.hostd.vmm.machine.LinuxVm;
+import dev.hostd.vmm.machine.TinyPvhGuests;
 import dev.hostd.vmm.snapshot.MachineState;
 import dev.hostd.vmm.snapshot.MicrovmState;
 import dev.hostd.vmm.snapshot.SnapshotFile;
+import dev.hostd.vmm.testing.SharedKvm;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.io.IOException;
@@ -37,7 +40,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * /dev/shm), every answer checked against docs/openapi.yaml: each bad member of a Linux template
  * request is an invalid-input naming it; a valid request on a host without vmx/svm is refused up
  * front with unsupported-host and its reason, leaving no template or build directory; a damaged
- * Linux template found at start is rejected with its reason; and through all of it the daemon
+ * Linux template found at start is rejected with its reason, a valid one (a tiny PVH guest's
+ * snapshot) is adopted and its sandbox goes through the Linux cloner to a timeout (no agent) that
+ * frees everything; and through all of it the daemon
  * keeps building, cloning and invoking test-guest templates. Building and cloning a real Linux
  * template is LinuxTemplateIT (where vmx/svm exist).
  */
@@ -61,6 +66,7 @@ class LinuxTemplateApiIT {
         p.put("hostd.templates.root", dirs.templatesRoot.toString());
         p.put("hostd.warmup-clones", 1);
         p.put("hostd.shutdown-grace", "2s");
+        p.put("hostd.ready-timeout", "2s"); // the tiny Linux guest never says hello: its clones wait this long
         p.put(LinuxTemplates.DEFAULT_INITRAMFS_KEY, initramfs.toString());
         context = ApplicationContext.run(EmbeddedServer.class, p).getApplicationContext();
     }
@@ -217,6 +223,13 @@ class LinuxTemplateApiIT {
     @Order(40)
     void aDamagedLinuxTemplateFoundAtStartIsRejectedWithItsReasonAndTheRestServes() throws Exception {
         context.close();
+        // A valid Linux template too, of a tiny PVH guest that spins and never starts an agent (what runs here).
+        byte[] tiny = TinyPvhGuests.build(Files.createDirectories(dirs.base.resolve("tiny")), "spin",
+                "    mov $0x10000, %esp\n1:  incl 0x9100\n    jmp 1b\n");
+        Path tinyDir = Files.createDirectory(dirs.templatesRoot.resolve("templates/tiny-linux"));
+        try (LinuxVm vm = LinuxVm.bootVmlinux("tiny", SharedKvm.get(), tiny, "", 64, 2)) {
+            vm.snapshot(tinyDir, Map.of("template.id", "tiny-linux", "template.guest", "linux"));
+        }
         // A Linux template whose state is not one a Linux guest can have: the test guest's machine relabelled.
         Path tg = dirs.templatesRoot.resolve("templates").resolve(TEST_TEMPLATE);
         Path bad = Files.createDirectory(dirs.templatesRoot.resolve("templates/linux-bad"));
@@ -230,7 +243,7 @@ class LinuxTemplateApiIT {
         start();
 
         JsonNode list = expect(200, client.get("/v1/templates")).json();
-        assertEquals(1, list.get("templates").size(), list::toString);
+        assertEquals(2, list.get("templates").size(), list::toString);
         assertEquals(TEST_TEMPLATE, list.get("templates").get(0).get("id").asText());
         assertEquals(1, list.get("rejected").size(), list::toString);
         JsonNode rejected = list.get("rejected").get(0);
@@ -239,5 +252,24 @@ class LinuxTemplateApiIT {
         problem(404, "not-found", client.get("/v1/templates/linux-bad"));
         assertFalse(expect(200, client.get("/v1/templates/" + TEST_TEMPLATE)).json().get("guest").asText().equals("linux"));
         testGuestStillServes("sbx-after-restart");
+    }
+
+    @Test
+    @Order(50)
+    void aSandboxOfALinuxTemplateGoesThroughTheLinuxClonerAndAFailedOneFreesEverything() {
+        JsonNode t = expect(200, client.get("/v1/templates/tiny-linux")).json();
+        assertEquals("linux", t.get("guest").asText());
+        assertEquals(2, t.get("vcpus").asInt());
+        assertEquals(64, t.get("memoryMiB").asInt());
+        assertTrue(expect(200, client.post("/v1/templates/tiny-linux/verify")).json().get("ok").asBoolean());
+        // The tiny guest has no agent: the clone is restored, resumed, and times out waiting for its HELLO.
+        for (int attempt = 0; attempt < 2; attempt++) { // the id, MAC and address are free again after the failure
+            String d = problem(504, "timeout", client.post("/v1/sandboxes", Map.of("id", "lx-1", "template", "tiny-linux",
+                    "tenant", "acme", "mac", "02:00:00:00:0b:01", "ipv4", "198.18.11.1")));
+            assertTrue(d.contains("Linux clone's agent did not say hello"), d);
+        }
+        assertEquals(0, expect(200, client.get("/v1/sandboxes")).json().get("sandboxes").size());
+        expect(204, client.delete("/v1/templates/tiny-linux"));
+        testGuestStillServes("sbx-after-linux");
     }
 }
