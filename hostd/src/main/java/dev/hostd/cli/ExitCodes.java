@@ -15,7 +15,10 @@ public final class ExitCodes {
     public static final int CONFLICT = 3;
     /** The daemon refused the input (400 invalid-input, 413 payload-too-large, 415 unsupported-media-type). */
     public static final int INVALID_INPUT = 4;
-    /** A limit is reached or the daemon is not ready (429 limit-exceeded, 503 unavailable, host-unavailable). */
+    /**
+     * A limit is reached, the daemon is not ready, or the host cannot do it (429 limit-exceeded, 503 unavailable,
+     * host-unavailable, 422 unsupported-host).
+     */
     public static final int UNAVAILABLE = 5;
     /** No HTTP answer from the daemon: socket missing, connection refused, permission denied, no answer in time. */
     public static final int UNREACHABLE = 6;
@@ -31,7 +34,7 @@ public final class ExitCodes {
                 case "not-found": return NOT_FOUND;
                 case "conflict": return CONFLICT;
                 case "invalid-input", "payload-too-large", "unsupported-media-type": return INVALID_INPUT;
-                case "limit-exceeded", "unavailable", "host-unavailable": return UNAVAILABLE;
+                case "limit-exceeded", "unavailable", "host-unavailable", "unsupported-host": return UNAVAILABLE;
                 case "guest-failure", "timeout", "corrupt", "internal": return FAILURE;
                 default: break; // a code newer than this hostctl: fall back to the status
             }

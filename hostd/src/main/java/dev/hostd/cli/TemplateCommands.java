@@ -19,19 +19,21 @@ import picocli.CommandLine.Parameters;
 final class TemplateCommands {
 
     static Table table() {
-        return Table.withHeaders("ID", "MEMORY", "CREATED", "IMAGE SHA256", "FORMAT", "DIRECTORY").right(1);
+        return Table.withHeaders("ID", "MEMORY", "CREATED", "IMAGE SHA256", "FORMAT", "GUEST", "DIRECTORY").right(1);
     }
 
     static void addRow(Table t, JsonNode tpl) {
         String sha = Format.text(tpl, "guestImageSha256");
         t.row(Format.text(tpl, "id"), Format.text(tpl, "memoryMiB") + " MiB", Format.text(tpl, "createdAt"),
                 sha.length() > 12 ? sha.substring(0, 12) : sha, Format.text(tpl, "formatVersion"),
-                Format.text(tpl, "directory"));
+                Format.text(tpl, "guest"), Format.text(tpl, "directory"));
     }
 
     static String describe(JsonNode tpl) {
         return Table.keyValue()
                 .row("id:", Format.text(tpl, "id"))
+                .row("guest:", Format.text(tpl, "guest"))
+                .row("vcpus:", Format.text(tpl, "vcpus"))
                 .row("memory:", Format.text(tpl, "memoryMiB") + " MiB")
                 .row("created:", Format.text(tpl, "createdAt"))
                 .row("image sha256:", Format.text(tpl, "guestImageSha256"))
@@ -62,14 +64,29 @@ final class TemplateCommands {
         }
     }
 
-    @Command(name = "create", description = "Build a template: boot the guest image, snapshot it into shared memory.")
+    @Command(name = "create", description = {"Build a template: boot the guest, snapshot it into shared memory.",
+            "The test guest needs --image; a Linux guest (--guest linux) takes --kernel, --initramfs and --vcpus",
+            "(daemon defaults if left out) and is refused (exit 5, unsupported-host) on a host without vmx/svm."})
     static final class Create extends ApiCommand {
         @Parameters(index = "0", paramLabel = "ID", description = "The new template's id.")
         String id;
 
-        @Option(names = "--image", required = true, paramLabel = "IMAGE",
-                description = "\"test-guest\" or the absolute path of a guest ELF on the host.")
+        @Option(names = "--guest", paramLabel = "KIND", description = "\"test-guest\" (the default) or \"linux\".")
+        String guest;
+
+        @Option(names = "--image", paramLabel = "IMAGE",
+                description = "Test guest: \"test-guest\" or the absolute path of a guest ELF on the host.")
         String image;
+
+        @Option(names = "--kernel", paramLabel = "FILE",
+                description = "Linux: a bzImage or PVH vmlinux under the daemon's image directory (absolute, or relative to it).")
+        String kernel;
+
+        @Option(names = "--initramfs", paramLabel = "FILE", description = "Linux: the initramfs with the guest agent, under the image directory.")
+        String initramfs;
+
+        @Option(names = "--vcpus", paramLabel = "N", description = "Linux: vCPUs, 1..32 (daemon default if left out).")
+        Integer vcpus;
 
         @Option(names = "--memory-mib", paramLabel = "MIB", description = "Guest RAM in MiB (daemon default if left out).")
         Integer memoryMiB;
@@ -79,7 +96,15 @@ final class TemplateCommands {
 
         @Override
         int run(ApiClient api) {
-            ObjectNode body = object().put("id", id).put("image", image);
+            ObjectNode body = object().put("id", id);
+            for (String[] member : new String[][] {{"guest", guest}, {"image", image}, {"kernel", kernel}, {"initramfs", initramfs}}) {
+                if (member[1] != null) {
+                    body.put(member[0], member[1]);
+                }
+            }
+            if (vcpus != null) {
+                body.put("vcpus", vcpus);
+            }
             if (memoryMiB != null) {
                 body.put("memoryMiB", memoryMiB);
             }

@@ -11,11 +11,13 @@ public final class Dto {
 
     @Serdeable
     @JsonIgnoreProperties(ignoreUnknown = false)
-    public record TemplateRequest(@Nullable String id, @Nullable String image, @Nullable Integer memoryMiB, @Nullable Boolean network) {}
+    public record TemplateRequest(@Nullable String id, @Nullable String image, @Nullable Integer memoryMiB, @Nullable Boolean network,
+                                  @Nullable String guest, @Nullable String kernel, @Nullable String initramfs, @Nullable Integer vcpus) {}
 
+    /** guest is "test-guest" or "linux"; guestImageSha256 is the SHA-256 of the test guest's ELF or of the Linux kernel. */
     @Serdeable
     public record TemplateView(String id, int memoryMiB, String createdAt, String guestImageSha256, String directory, String formatVersion,
-                               boolean network) {}
+                               boolean network, String guest, int vcpus) {}
 
     @Serdeable
     public record RejectedView(String id, String directory, String reason) {}

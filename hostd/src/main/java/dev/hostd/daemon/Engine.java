@@ -3,7 +3,9 @@ package dev.hostd.daemon;
 import dev.hostd.cgroup.SandboxCgroup;
 import dev.hostd.net.SandboxPort;
 import dev.hostd.template.Cloner;
+import dev.hostd.template.GuestKind;
 import dev.hostd.template.Sandbox;
+import dev.hostd.template.LinuxTemplateSpec;
 import dev.hostd.template.Template;
 import dev.hostd.template.TemplateSpec;
 import dev.hostd.template.TemplateStore;
@@ -66,6 +68,7 @@ public final class Engine implements GracefulShutdownCapable {
     private final Cloner cloner;
     private final SandboxCgroups cgroups;
     private final SandboxNetworks networks;
+    private final LinuxTemplates linuxTemplates;
     private final Map<String, LiveSandbox> sandboxes = new ConcurrentHashMap<>();
     private final AtomicInteger reserved = new AtomicInteger();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -75,8 +78,10 @@ public final class Engine implements GracefulShutdownCapable {
     private volatile Phase phase = Phase.STARTING;
     private volatile String phaseDetail = "adopting templates";
 
-    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups, SandboxNetworks networks) {
+    public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups, SandboxNetworks networks,
+                  LinuxTemplates linuxTemplates) {
         this.config = config;
+        this.linuxTemplates = linuxTemplates;
         this.cgroups = cgroups;
         this.networks = networks;
         this.metrics = metrics;
@@ -148,9 +153,10 @@ public final class Engine implements GracefulShutdownCapable {
             return;
         }
         phaseDetail = "warming the clone path";
-        List<Template> templates = store.list();
+        // Test-guest templates only: a Linux clone on a host without vmx/svm would wait out the ready timeout.
+        List<Template> templates = store.list().stream().filter(t -> t.kind() == GuestKind.TEST_GUEST).toList();
         if (templates.isEmpty() || config.warmupClones() == 0) {
-            LOG.info("clone path warm-up skipped: {}", templates.isEmpty() ? "no template adopted" : "hostd.warmup-clones=0");
+            LOG.info("clone path warm-up skipped: {}", templates.isEmpty() ? "no test-guest template adopted" : "hostd.warmup-clones=0");
         } else {
             Template t = templates.getFirst();
             int ok = 0;
@@ -269,6 +275,11 @@ public final class Engine implements GracefulShutdownCapable {
             throw new ApiException(ProblemCode.INVALID_INPUT, "a template needs a JSON body {\"id\",\"image\",\"memoryMiB\"}");
         }
         TemplateSpec.validateId(r.id());
+        if (r.guest() != null && GuestKind.parse(r.guest()) == GuestKind.LINUX) {
+            LinuxTemplateSpec spec = linuxTemplates.spec(r);
+            return work(() -> Views.of(store.build(spec)));
+        }
+        LinuxTemplates.requireNoLinuxMembers(r);
         int memoryMiB = r.memoryMiB() == null ? DEFAULT_MEMORY_MIB : r.memoryMiB();
         return work(() -> {
             byte[] image = GuestImages.read(r.image(), config.imageDir());

@@ -12,6 +12,8 @@ public enum ProblemCode {
     PAYLOAD_TOO_LARGE("payload-too-large", 413, "Payload too large"),
     UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", 415, "Unsupported media type"),
     CORRUPT("corrupt", 422, "Template corrupt"),
+    /** The host cannot run the requested guest at all (a Linux template without vmx/svm): retrying here will not help. */
+    UNSUPPORTED_HOST("unsupported-host", 422, "Guest not supported on this host"),
     LIMIT_EXCEEDED("limit-exceeded", 429, "Limit exceeded"),
     INTERNAL("internal", 500, "Internal error"),
     GUEST_FAILURE("guest-failure", 502, "Guest failure"),

@@ -37,6 +37,7 @@ public final class Problems {
             case GUEST_FAILURE -> ProblemCode.GUEST_FAILURE;
             case TIMEOUT -> ProblemCode.TIMEOUT;
             case HOST_UNAVAILABLE -> ProblemCode.HOST_UNAVAILABLE;
+            case UNSUPPORTED_HOST -> ProblemCode.UNSUPPORTED_HOST;
             case INTERNAL -> ProblemCode.INTERNAL;
         };
     }

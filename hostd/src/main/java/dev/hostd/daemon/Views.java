@@ -10,7 +10,7 @@ final class Views {
 
     static Dto.TemplateView of(Template t) {
         return new Dto.TemplateView(t.id(), (int) (t.memoryBytes() >> 20), t.createdAt().toString(), t.guestImageSha256(),
-                t.directory().toString(), t.formatVersion(), SandboxNetworks.hasNetworkDevice(t));
+                t.directory().toString(), t.formatVersion(), SandboxNetworks.hasNetworkDevice(t), t.kind().label(), t.vcpuCount());
     }
 
     /** A sandbox as lists and create/pause/resume answers show it: no page-map walk. */

@@ -15,6 +15,7 @@ class ExitCodesTest {
         assertEquals(7, ExitCodes.forProblem("guest-failure", 502));
         assertEquals(7, ExitCodes.forProblem("timeout", 504));
         assertEquals(7, ExitCodes.forProblem("corrupt", 422));
+        assertEquals(5, ExitCodes.forProblem("unsupported-host", 422), "the host cannot run it: like host-unavailable, not bad input");
         assertEquals(5, ExitCodes.forProblem("host-unavailable", 503));
         assertEquals(7, ExitCodes.forProblem("internal", 500));
         assertEquals(4, ExitCodes.forProblem("payload-too-large", 413));

@@ -215,6 +215,22 @@ class HostctlTest {
     }
 
     @Test
+    void templateCreateOfALinuxGuestSendsItsMembersAndUnsupportedHostIsExit5() throws IOException {
+        daemon.json("POST", "/v1/templates", 201, TEMPLATE);
+        assertExit(0, hostctl("template", "create", "deb", "--guest", "linux", "--kernel", "vmlinuz", "--initramfs", "initramfs.cpio",
+                "--vcpus", "2", "--memory-mib", "256"));
+        assertEquals(JSON.readTree("{\"id\":\"deb\",\"guest\":\"linux\",\"kernel\":\"vmlinuz\",\"initramfs\":\"initramfs.cpio\","
+                + "\"vcpus\":2,\"memoryMiB\":256}"), JSON.readTree(daemon.last().body()));
+
+        daemon.problem("POST", "/v1/templates", 422, "unsupported-host", "Guest not supported on this host",
+                "Linux guests need hardware virtualization (vmx/svm)");
+        Result r = hostctl("template", "create", "deb", "--guest", "linux");
+        assertExit(5, r);
+        assertTrue(r.err().contains("vmx/svm"), r.err());
+        assertEquals(JSON.readTree("{\"id\":\"deb\",\"guest\":\"linux\"}"), JSON.readTree(daemon.last().body()), "defaults left to the daemon");
+    }
+
+    @Test
     void templateGetNotFoundIsExit2() {
         daemon.problem("GET", "/v1/templates/nope", 404, "not-found", "Not found", "no template nope");
         Result r = hostctl("template", "get", "nope");

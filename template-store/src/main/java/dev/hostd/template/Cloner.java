@@ -36,11 +36,14 @@ public final class Cloner {
     private final int consoleLogBytes;
     private final IdentityRegistry identities = new IdentityRegistry();
     private final SecureRandom random = new SecureRandom();
+    /** Linux templates clone there, with this cloner's identity registry. */
+    private final LinuxCloner linux;
 
     public Cloner(Kvm kvm, Duration readyTimeout, int consoleLogBytes) {
         this.kvm = kvm;
         this.readyTimeout = readyTimeout;
         this.consoleLogBytes = consoleLogBytes;
+        this.linux = new LinuxCloner(kvm, readyTimeout, identities, OFF_GUEST_THREAD);
     }
 
     /** Number of live sandboxes made by this cloner. */
@@ -93,6 +96,9 @@ public final class Cloner {
      * clean-up runs on a thread of its own, never on the guest's.
      */
     public CompletableFuture<Sandbox> start(Template template, Identity identity, VcpuThreadBinding vcpuThreads, Tap tap) {
+        if (template.kind() == GuestKind.LINUX) {
+            return linux.start(template, identity, vcpuThreads, tap);
+        }
         try {
             identities.reserve(identity);
         } catch (RuntimeException e) {

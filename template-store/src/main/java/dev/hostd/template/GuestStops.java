@@ -1,6 +1,7 @@
 package dev.hostd.template;
 
 import dev.hostd.vmm.agent.IdentityReport;
+import dev.hostd.vmm.machine.GuestVm;
 import dev.hostd.vmm.machine.MicroVm;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -11,7 +12,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * The reason to report when a guest stops (or its agent channel closes) before the agent said
  * hello. A VM that crashes or panics closes its agent channel first and completes
- * {@link MicroVm#stopped()} a moment later; "agent endpoint closed" would hide the real reason
+ * {@link GuestVm#stopped()} a moment later; "agent endpoint closed" would hide the real reason
  * (triple fault, panic code, console tail), so this waits for the VM's own failure and reports that.
  */
 final class GuestStops {
@@ -24,7 +25,7 @@ final class GuestStops {
      * Waits for the agent's HELLO. A VM that stops fails the future (its agent endpoint closes), so
      * no second future is needed to notice a crash; the report then names the VM's own failure.
      */
-    static IdentityReport awaitHello(MicroVm vm, CompletableFuture<IdentityReport> hello, Duration timeout, String who) {
+    static IdentityReport awaitHello(GuestVm vm, CompletableFuture<IdentityReport> hello, Duration timeout, String who) {
         try {
             return hello.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
@@ -38,7 +39,7 @@ final class GuestStops {
         }
     }
 
-    static TemplateException beforeHello(MicroVm vm, String what, Throwable fallback) {
+    static TemplateException beforeHello(GuestVm vm, String what, Throwable fallback) {
         Throwable vmFailure = failureOf(vm);
         if (vmFailure != null) {
             return Errors.wrap(what, vmFailure);
@@ -50,7 +51,7 @@ final class GuestStops {
         return new TemplateException(TemplateException.Kind.GUEST_FAILURE, what + consoleTail(vm));
     }
 
-    private static Throwable failureOf(MicroVm vm) {
+    private static Throwable failureOf(GuestVm vm) {
         if (vm.state() != MicroVm.State.STOPPED && !vm.stopped().isDone()) {
             return null;
         }
@@ -67,7 +68,7 @@ final class GuestStops {
         }
     }
 
-    private static String consoleTail(MicroVm vm) {
+    private static String consoleTail(GuestVm vm) {
         String tail = vm.console().tail(10);
         return tail.isEmpty() ? "; the console is empty" : "; console tail:\n" + tail;
     }

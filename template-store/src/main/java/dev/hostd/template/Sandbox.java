@@ -5,6 +5,7 @@ import dev.hostd.vmm.agent.InvokeResult;
 import dev.hostd.vmm.device.net.NetStats;
 import dev.hostd.vmm.device.serial.ConsoleLog;
 import dev.hostd.vmm.identity.Identity;
+import dev.hostd.vmm.machine.GuestVm;
 import dev.hostd.vmm.machine.MicroVm;
 import java.time.Duration;
 import java.util.Optional;
@@ -14,16 +15,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** A live clone: its microVM, the identity it was given and the identity its agent reported back. */
+/** A live clone: its VM (a test guest's or a Linux guest's, through {@link GuestVm}), the identity it was given and the identity its agent reported back. */
 public final class Sandbox implements AutoCloseable {
-    private final MicroVm vm;
+    private final GuestVm vm;
     private final String templateId;
     private final Identity identity;
     private final IdentityReport report;
     private final Runnable onClose;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    Sandbox(MicroVm vm, String templateId, Identity identity, IdentityReport report, Runnable onClose) {
+    Sandbox(GuestVm vm, String templateId, Identity identity, IdentityReport report, Runnable onClose) {
         this.vm = vm;
         this.templateId = templateId;
         this.identity = identity;
@@ -101,7 +102,7 @@ public final class Sandbox implements AutoCloseable {
     }
 
     /** Completes when the sandbox's VM stops; exceptionally if the guest failed. */
-    public CompletableFuture<Void> stopped() {
+    public CompletableFuture<?> stopped() {
         return vm.stopped();
     }
 

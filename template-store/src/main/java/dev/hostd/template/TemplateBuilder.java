@@ -69,6 +69,7 @@ final class TemplateBuilder {
         int crc = MemoryChecksum.crc32c(memoryPath);
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(Template.META_ID, spec.id());
+        metadata.put(GuestKind.META_KEY, GuestKind.TEST_GUEST.label());
         metadata.put(Template.META_CREATED, Instant.now().toString());
         metadata.put(Template.META_IMAGE_SHA256, sha256(spec.guestImage()));
         metadata.put(Template.META_IMAGE_BYTES, Integer.toString(spec.guestImage().length));

@@ -20,6 +20,8 @@ public class TemplateException extends RuntimeException {
         TIMEOUT,
         /** The host lacks something: /dev/kvm, memory, file descriptors. */
         HOST_UNAVAILABLE,
+        /** The host cannot run this kind of guest at all (a Linux guest without vmx/svm); retrying will not help. */
+        UNSUPPORTED_HOST,
         INTERNAL
     }
 

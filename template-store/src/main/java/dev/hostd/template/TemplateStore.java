@@ -1,6 +1,9 @@
 package dev.hostd.template;
 
+import dev.hostd.vmm.VmmException;
+import dev.hostd.vmm.kvm.HardwareVirtualization;
 import dev.hostd.vmm.kvm.Kvm;
+import dev.hostd.vmm.machine.LinuxSnapshot;
 import dev.hostd.vmm.memory.MemoryFile;
 import dev.hostd.vmm.snapshot.MemoryChecksum;
 import dev.hostd.vmm.snapshot.MicrovmState;
@@ -17,13 +20,17 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Supplier;
 
 /**
  * Basepoint templates under {@code <root>/templates/<id>/} (by default {@code /dev/shm/hostd}):
  * build, list, get, verify, delete, and adopt what is already there when the process starts.
+ * A template holds the test guest ({@link TemplateSpec}) or a Linux guest ({@link LinuxTemplateSpec});
+ * its state file says which ({@link GuestKind}), and both kinds are adopted and verified alike.
  * A template directory appears only complete (built under a hidden name, then renamed), so a crash
  * mid-build leaves a hidden leftover that the next start removes, never a half template.
  */
@@ -41,16 +48,18 @@ public final class TemplateStore implements AutoCloseable {
     private final Kvm kvm;
     private final int shellsPerTemplate;
     private final TemplateBuilder builder;
+    private final LinuxTemplateBuilder linuxBuilder;
     private final Map<String, Template> templates = new ConcurrentSkipListMap<>();
     /** Templates being built, with the RAM bytes each may still write into the template file system. */
     private final Map<String, Long> building = new ConcurrentHashMap<>();
     private final List<Rejected> rejected = new ArrayList<>();
 
-    private TemplateStore(Path root, Kvm kvm, Duration readyTimeout, int shellsPerTemplate) {
+    private TemplateStore(Path root, Kvm kvm, Duration readyTimeout, int shellsPerTemplate, Supplier<Optional<String>> linuxHostCheck) {
         this.kvm = kvm;
         this.shellsPerTemplate = shellsPerTemplate;
         this.templatesDir = root.resolve("templates");
         this.builder = new TemplateBuilder(kvm, readyTimeout);
+        this.linuxBuilder = new LinuxTemplateBuilder(kvm, readyTimeout, linuxHostCheck);
     }
 
     /** Opens the store, removing leftovers of interrupted builds and adopting every valid template. */
@@ -64,7 +73,12 @@ public final class TemplateStore implements AutoCloseable {
      *                          the cloning thread
      */
     public static TemplateStore open(Path root, Kvm kvm, Duration readyTimeout, int shellsPerTemplate) {
-        TemplateStore store = new TemplateStore(root, kvm, readyTimeout, shellsPerTemplate);
+        return open(root, kvm, readyTimeout, shellsPerTemplate, HardwareVirtualization::missing);
+    }
+
+    /** With {@code linuxHostCheck} saying why Linux guests cannot run here (empty: they can); tests give a fake. */
+    static TemplateStore open(Path root, Kvm kvm, Duration readyTimeout, int shellsPerTemplate, Supplier<Optional<String>> linuxHostCheck) {
+        TemplateStore store = new TemplateStore(root, kvm, readyTimeout, shellsPerTemplate, linuxHostCheck);
         try {
             Files.createDirectories(store.templatesDir);
             store.adoptAll();
@@ -100,20 +114,35 @@ public final class TemplateStore implements AutoCloseable {
         }
     }
 
-    /** Reads and validates a template directory; with {@code verifyMemory}, checks the memory checksum too. */
+    /**
+     * Reads and validates a template directory; with {@code verifyMemory}, checks the memory
+     * checksum too (a Linux template's always: its snapshot is opened whole).
+     */
     private Template load(String id, Path dir, boolean verifyMemory) throws IOException {
         Path stateFile = dir.resolve(Template.STATE_FILE);
         MicrovmState state = SnapshotFile.read(stateFile);
         // The version the file was written in: an adopted template may be of an older minor than this build writes.
         String formatVersion = SnapshotFile.formatVersion(stateFile);
-        Path memoryPath = dir.resolve(state.memory().fileName());
-        checkMemoryFile(state, memoryPath, verifyMemory);
         String recordedId = state.metadata().get(Template.META_ID);
         if (recordedId != null && !recordedId.equals(id)) {
             throw new TemplateException(TemplateException.Kind.CORRUPT, "template directory " + dir + " holds template '" + recordedId + "'");
         }
+        if (GuestKind.of(state) == GuestKind.LINUX) {
+            return new Template(id, dir, openLinux(dir), formatVersion);
+        }
+        Path memoryPath = dir.resolve(state.memory().fileName());
+        checkMemoryFile(state, memoryPath, verifyMemory);
         return new Template(id, dir, state, formatVersion, MemoryFile.openReadOnly(memoryPath),
                 kvm, shellsPerTemplate);
+    }
+
+    /** A Linux template's snapshot, fully checked (shape, devices, layout, memory size and CRC); anything wrong is CORRUPT. */
+    private static LinuxSnapshot openLinux(Path dir) {
+        try {
+            return LinuxSnapshot.open(dir);
+        } catch (VmmException e) {
+            throw new TemplateException(TemplateException.Kind.CORRUPT, e.getMessage(), e);
+        }
     }
 
     private static void checkMemoryFile(MicrovmState state, Path memoryPath, boolean checksum) throws IOException {
@@ -134,35 +163,54 @@ public final class TemplateStore implements AutoCloseable {
         }
     }
 
-    /** Builds a template; fails with CONFLICT if the id exists or is being built. */
+    /** Builds a test-guest template; fails with CONFLICT if the id exists or is being built. */
     public Template build(TemplateSpec spec) {
-        long ramBytes = (long) spec.memoryMiB() << 20;
-        if (templates.containsKey(spec.id()) || building.putIfAbsent(spec.id(), ramBytes) != null) {
-            throw new TemplateException(TemplateException.Kind.CONFLICT, "template '" + spec.id() + "' already exists");
+        return build(spec.id(), (long) spec.memoryMiB() << 20, dir -> builder.build(spec, dir));
+    }
+
+    /**
+     * Builds a Linux template: boots the kernel to its agent's HELLO and snapshots it. Refused
+     * before any VM exists with INVALID_INPUT (unreadable file, not a kernel), UNSUPPORTED_HOST
+     * (no vmx/svm here) or CONFLICT (the id exists or is being built).
+     */
+    public Template build(LinuxTemplateSpec spec) {
+        LinuxTemplateBuilder.Inputs inputs = linuxBuilder.prepare(spec);
+        return build(spec.id(), (long) spec.memoryMiB() << 20, dir -> linuxBuilder.build(spec, inputs, dir));
+    }
+
+    @FunctionalInterface
+    private interface BuildStep {
+        void buildInto(Path staging) throws IOException;
+    }
+
+    /** Builds under a hidden name, publishes by an atomic rename, then loads the result as adoption would. */
+    private Template build(String id, long ramBytes, BuildStep step) {
+        if (templates.containsKey(id) || building.putIfAbsent(id, ramBytes) != null) {
+            throw new TemplateException(TemplateException.Kind.CONFLICT, "template '" + id + "' already exists");
         }
-        Path staging = templatesDir.resolve(BUILD_PREFIX + spec.id() + "-" + UUID.randomUUID());
+        Path staging = templatesDir.resolve(BUILD_PREFIX + id + "-" + UUID.randomUUID());
         try {
-            if (Files.exists(templatesDir.resolve(spec.id()))) {
-                throw new TemplateException(TemplateException.Kind.CONFLICT, "template directory " + templatesDir.resolve(spec.id())
+            if (Files.exists(templatesDir.resolve(id))) {
+                throw new TemplateException(TemplateException.Kind.CONFLICT, "template directory " + templatesDir.resolve(id)
                         + " exists but was not adopted (see the store's rejected list): delete it first");
             }
-            checkFreeSpace(spec.id(), ramBytes);
+            checkFreeSpace(id, ramBytes);
             Files.createDirectory(staging);
-            builder.build(spec, staging);
-            Path target = templatesDir.resolve(spec.id());
+            step.buildInto(staging);
+            Path target = templatesDir.resolve(id);
             try {
                 Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 throw new TemplateException(TemplateException.Kind.INTERNAL, "cannot publish template atomically: " + e.getMessage(), e);
             }
-            Template template = load(spec.id(), target, false);
-            templates.put(spec.id(), template);
+            Template template = load(id, target, false);
+            templates.put(id, template);
             return template;
         } catch (Exception e) {
             deleteQuietly(staging);
-            throw Errors.wrap("building template '" + spec.id() + "' failed", e);
+            throw Errors.wrap("building template '" + id + "' failed", e);
         } finally {
-            building.remove(spec.id());
+            building.remove(id);
         }
     }
 
@@ -199,6 +247,14 @@ public final class TemplateStore implements AutoCloseable {
     /** Re-reads the state file and checks the memory file's size and checksum. */
     public Verification verify(String id) {
         Template t = get(id);
+        if (t.kind() == GuestKind.LINUX) {
+            try (LinuxSnapshot onDisk = openLinux(t.directory())) {
+                return new Verification(id, true, String.format("Linux snapshot intact: state checked, memory CRC32C %08x over %d bytes",
+                        onDisk.state().memory().crc32c(), onDisk.state().memory().sizeBytes()));
+            } catch (TemplateException e) {
+                return new Verification(id, false, e.getMessage());
+            }
+        }
         try {
             MicrovmState onDisk = SnapshotFile.read(t.directory().resolve(Template.STATE_FILE));
             checkMemoryFile(onDisk, t.directory().resolve(onDisk.memory().fileName()), true);

@@ -38,11 +38,11 @@ final class LinuxSnapshots {
     private LinuxSnapshots() {}
 
     /**
-     * Writes {@code dir/memory} (the RAM, all-zero pages as holes) and {@code dir/state}. Every vCPU must be
-     * paused. On failure the files this wrote are deleted.
+     * Writes {@code dir/memory} (the RAM, all-zero pages as holes) and {@code dir/state}, whose
+     * metadata is the boot layout's plus {@code extraMetadata}. Every vCPU must be paused. On failure the files this wrote are deleted.
      */
     static MicrovmState save(Path dir, VmFd vm, VcpuGroup vcpus, Serial8250 serial, LinuxDevices devices, MemoryMapping ram,
-            LinuxBootLayout layout) {
+            LinuxBootLayout layout, java.util.Map<String, String> extraMetadata) {
         Path memoryFile = dir.resolve(LinuxSnapshot.MEMORY_FILE);
         Path stateFile = dir.resolve(LinuxSnapshot.STATE_FILE);
         if (!Files.isDirectory(dir)) {
@@ -50,6 +50,13 @@ final class LinuxSnapshots {
         }
         if (Files.exists(memoryFile) || Files.exists(stateFile)) {
             throw new VmmException(VmmException.Kind.INVALID_INPUT, "snapshot Linux guest", dir + " holds a snapshot already");
+        }
+        java.util.Map<String, String> metadata = new java.util.LinkedHashMap<>(LinuxSnapshotLayout.metadata(layout, devices.slots()));
+        for (var e : extraMetadata.entrySet()) {
+            if (metadata.putIfAbsent(e.getKey(), e.getValue()) != null) {
+                throw new VmmException(VmmException.Kind.INVALID_INPUT, "snapshot Linux guest",
+                        "metadata key " + e.getKey() + " is the VMM's own (its linux.* keys describe the boot layout)");
+            }
         }
         try {
             int[] msrIndices = vm.kvm().msrIndexList();
@@ -74,7 +81,7 @@ final class LinuxSnapshots {
                     new MachineState(vcpus.size(), ram.size(), true, LinuxSnapshot.GUEST_KIND),
                     new MemoryState(LinuxSnapshot.MEMORY_FILE, ram.size(), MemoryChecksum.crc32c(memoryFile)),
                     vmState[0], vcpuStates, deviceStates,
-                    LinuxSnapshotLayout.metadata(layout, devices.slots()));
+                    metadata);
             SnapshotFile.write(stateFile, state);
             return state;
         } catch (IOException | RuntimeException e) {

@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * makes a new VM from the saved state (a Linux Basepoint and its clones). Starts running;
  * {@link #close()} releases everything.
  */
-public final class LinuxVm implements AutoCloseable, ExitContext {
+public final class LinuxVm implements GuestVm, ExitContext {
     /** Linux prints a lot before anyone reads it; keep the whole early log. */
     static final int CONSOLE_LOG_BYTES = 1 << 20;
     static final int MIN_MEMORY_MIB = 64;
@@ -313,6 +313,31 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
         return paused;
     }
 
+    /** The test guest's states: STOPPED once a vCPU exited or the VM was closed, else PAUSED or RUNNING. */
+    @Override
+    public synchronized MicroVm.State state() {
+        if (closed.get() || vcpus.stopping() || stopped().isDone()) {
+            return MicroVm.State.STOPPED;
+        }
+        return paused ? MicroVm.State.PAUSED : MicroVm.State.RUNNING;
+    }
+
+    /**
+     * Hands every vCPU thread to {@code binding} (e.g. the sandbox's cgroup); for a VM restored
+     * paused, before the guest runs an instruction. If a bind throws, the threads bound before stay
+     * bound until they leave the VM (their unbind runs then).
+     */
+    @Override
+    public void bindVcpuThreads(VcpuThreadBinding binding) {
+        vcpus.bindThreads(binding);
+    }
+
+    /** A Linux snapshot holds no network device yet (see {@link #snapshot}); a booted VM's NIC has no counters here. */
+    @Override
+    public java.util.Optional<dev.hostd.vmm.device.net.NetStats> netStats() {
+        return java.util.Optional.empty();
+    }
+
     /**
      * Saves the guest into the empty directory {@code dir}: {@code state} (every vCPU, the irqchip,
      * PIT and clock, the console and vsock devices, the boot layout; guest kind "linux") and
@@ -320,6 +345,14 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
      * paused: {@link #resume()} it, or close it. docs/snapshot-format.md.
      */
     public synchronized MicrovmState snapshot(Path dir) {
+        return snapshot(dir, java.util.Map.of());
+    }
+
+    /**
+     * As {@link #snapshot(Path)}, with {@code metadata} (e.g. a template's id and provenance) saved
+     * beside the VMM's own {@code linux.*} keys, which it may not name.
+     */
+    public synchronized MicrovmState snapshot(Path dir, java.util.Map<String, String> metadata) {
         requireRunning("snapshot");
         if (devices.net() != null) { // its device state, TAP and MAC per clone are not in the format yet
             throw new VmmException(VmmException.Kind.INVALID_STATE, "snapshot Linux guest",
@@ -330,7 +363,7 @@ public final class LinuxVm implements AutoCloseable, ExitContext {
             paused = true;
         }
         requireRunning("snapshot"); // a vCPU that failed while pausing has exited, with its state half-way
-        return LinuxSnapshots.save(dir, shell.vm(), vcpus, serial, devices, shell.ram(), layout);
+        return LinuxSnapshots.save(dir, shell.vm(), vcpus, serial, devices, shell.ram(), layout, metadata);
     }
 
     private void requireRunning(String operation) {

@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * optionally virtio-net on a TAP) and its vCPU thread. Created by booting a guest image or by restoring a snapshot; owns every
  * native resource it holds and releases all of them in {@link #close()}.
  */
-public final class MicroVm implements AutoCloseable, ExitContext {
+public final class MicroVm implements GuestVm, ExitContext {
     public enum State { CREATED, RUNNING, PAUSED, STOPPED }
 
     static final String SERIAL = "serial0", SERIAL_KIND = "pio/8250";

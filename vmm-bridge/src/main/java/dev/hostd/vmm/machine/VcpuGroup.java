@@ -143,6 +143,13 @@ final class VcpuGroup {
         return vcpus.stream().mapToInt(Vcpu::threadId).filter(tid -> tid != 0).toArray();
     }
 
+    /** Hands each vCPU's thread to {@code binding}, in vCPU order; every vCPU must have started (paused or not). */
+    void bindThreads(VcpuThreadBinding binding) {
+        for (Vcpu v : vcpus) {
+            v.bindThread(binding);
+        }
+    }
+
     /** Stops every vCPU, waits for their threads, closes the fds this group created. Idempotent. */
     void close() {
         stopWith(StopReason.CLOSED);

@@ -43,11 +43,8 @@ class LinuxBasepointIT {
 
     @BeforeAll
     static void needsHardwareVirtualization() throws IOException {
-        String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                .filter(l -> l.startsWith("flags")).findFirst().orElse("");
-        assumeTrue(Pattern.compile("\\b(vmx|svm)\\b").matcher(flags).find(),
-                "needs vmx/svm: /proc/cpuinfo shows neither, KVM here is PVM (host-facts.md), which emulates every guest kernel"
-                        + " instruction, so Linux would not reach its agent in useful time; LinuxVmSnapshotTest covers what runs here");
+        java.util.Optional<String> missing = dev.hostd.vmm.kvm.HardwareVirtualization.missing();
+        assumeTrue(missing.isEmpty(), () -> missing.orElseThrow() + "; LinuxVmSnapshotTest covers what runs here");
         assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
     }
 

@@ -29,11 +29,8 @@ class LinuxFullBootIT {
 
     @BeforeAll
     static void needsHardwareVirtualization() throws IOException {
-        String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                .filter(l -> l.startsWith("flags")).findFirst().orElse("");
-        assumeTrue(Pattern.compile("\\b(vmx|svm)\\b").matcher(flags).find(),
-                "/proc/cpuinfo shows neither vmx nor svm: KVM here is PVM (host-facts.md), which emulates every guest kernel"
-                        + " instruction, so a full Linux boot would take hours; LinuxEarlyBootIT covers what runs here");
+        java.util.Optional<String> missing = dev.hostd.vmm.kvm.HardwareVirtualization.missing();
+        assumeTrue(missing.isEmpty(), () -> missing.orElseThrow() + "; LinuxEarlyBootIT covers what runs here");
         assumeTrue(Files.exists(Kvm.DEVICE), "no /dev/kvm on this machine");
     }
 
