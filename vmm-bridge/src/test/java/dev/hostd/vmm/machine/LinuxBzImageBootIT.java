@@ -99,7 +99,7 @@ class LinuxBzImageBootIT {
         LinuxBootConfig config = LinuxBootConfig.of(CMDLINE, MEMORY_MIB, 1).withInitramfs(initramfs);
         try (Kvm kvm = Kvm.open(); LinuxVm vm = LinuxVm.bootBzImage64("bz64-full", kvm, bzImage, config)) {
             Progress acpi = await(vm, Start.of(vm), FULL_BOOT_HANG_GUARD_CPU_SECONDS, "ACPI RSDP line from the decompressed kernel",
-                    v -> v.console().text().contains("ACPI: RSDP"));
+                    v -> ConsoleText.hasWholeLine(v.console().text(), "ACPI: RSDP"));
             System.out.printf("LinuxBzImageBootIT: the kernel's ACPI lines after %.1f s of vCPU time (%.1f s wall)%n",
                     acpi.cpuSeconds, acpi.wallSeconds);
             String console = vm.console().text();

@@ -69,7 +69,7 @@ class LinuxEarlyBootIT {
             long[] firstOutput = {0};
             assertEquals(VCPUS, vm.vcpuThreadIds().length, "a thread per vCPU, the AP's waiting in KVM_RUN for a SIPI");
             String console = awaitConsole(vm, started, cpuBefore, firstOutput, "the ACPI table lines",
-                    text -> TABLES.stream().allMatch(t -> text.contains("ACPI: " + t + " ")));
+                    text -> TABLES.stream().allMatch(t -> ConsoleText.hasWholeLine(text, "ACPI: " + t + " ")));
             System.out.printf("LinuxEarlyBootIT: %s: first console output %.1f s, ACPI tables %.1f s (wall) after the vCPU started;"
                     + " vCPU threads on CPU %.1f s%n", vmlinuz.getFileName(), (firstOutput[0] - started) / 1e9,
                     (System.nanoTime() - started) / 1e9, cpuSeconds(vm.vcpuThreadIds()) - cpuBefore);
@@ -89,7 +89,7 @@ class LinuxEarlyBootIT {
             assertTrue(console.contains("kvm-clock: Using msrs 4b564d01 and 4b564d00"), "the kernel uses kvmclock:\n" + console);
 
             // the MADT's two local APICs became two possible CPUs (the line comes once the tables are parsed)
-            console = awaitConsole(vm, started, cpuBefore, firstOutput, "'" + SMP_LINE + "'", text -> text.contains("smpboot: Allowing "));
+            console = awaitConsole(vm, started, cpuBefore, firstOutput, "'" + SMP_LINE + "'", text -> ConsoleText.hasWholeLine(text, "smpboot: Allowing "));
             assertTrue(console.contains(SMP_LINE), "the kernel counted our vCPUs:\n" + console);
             System.out.printf("LinuxEarlyBootIT: '%s' %.1f s (wall); vCPU threads on CPU %.1f s%n", SMP_LINE,
                     (System.nanoTime() - started) / 1e9, cpuSeconds(vm.vcpuThreadIds()) - cpuBefore);
