@@ -76,6 +76,8 @@ public final class Engine implements GracefulShutdownCapable {
     private final RandomIds ids = new RandomIds();
     private final Instant startedAt = Instant.now();
     private volatile Phase phase = Phase.STARTING;
+    /** Set by close() before it deletes the live sandboxes. */
+    private volatile boolean swept;
     private volatile String phaseDetail = "adopting templates";
 
     public Engine(HostdConfig config, Metrics metrics, SystemdNotifier systemd, SandboxCgroups cgroups, SandboxNetworks networks,
@@ -218,8 +220,13 @@ public final class Engine implements GracefulShutdownCapable {
         if (inFlight.get() > 0) {
             LOG.warn("{} request(s) still running after hostd.shutdown-grace={}: their sandboxes are deleted under them", inFlight.get(), config.shutdownGrace());
         }
-        List<LiveSandbox> all = new ArrayList<>(sandboxes.values());
-        sandboxes.clear();
+        swept = true; // before the sweep: a create that publishes after it sees this and deletes its own sandbox
+        List<LiveSandbox> all = new ArrayList<>();
+        for (Map.Entry<String, LiveSandbox> e : sandboxes.entrySet()) {
+            if (sandboxes.remove(e.getKey(), e.getValue())) {
+                all.add(e.getValue());
+            }
+        }
         try (ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor()) {
             for (LiveSandbox l : all) {
                 closer.submit(() -> closeQuietly(l));
@@ -276,8 +283,7 @@ public final class Engine implements GracefulShutdownCapable {
         }
         TemplateSpec.validateId(r.id());
         if (r.guest() != null && GuestKind.parse(r.guest()) == GuestKind.LINUX) {
-            LinuxTemplateSpec spec = linuxTemplates.spec(r);
-            return work(() -> Views.of(store.build(spec)));
+            return work(() -> Views.of(store.build(linuxTemplates.spec(r))));
         }
         LinuxTemplates.requireNoLinuxMembers(r);
         int memoryMiB = r.memoryMiB() == null ? DEFAULT_MEMORY_MIB : r.memoryMiB();
@@ -347,9 +353,11 @@ public final class Engine implements GracefulShutdownCapable {
             }
             // A VM to make, a TAP to attach or a thread to move between cgroups (the move can wait for an
             // RCU grace period: 12 ms at p99 in benchmarks/resources.md) would stall the event loop.
-            boolean shortStart = !networked && !cgroups.enabled() && template.readyShells() > 0;
-            created = shortStart ? startClone(plan, template, false)
-                    : CompletableFuture.supplyAsync(() -> startClone(plan, template, networked), blocking).thenCompose(f -> f);
+            boolean shortStart = !networked && !cgroups.enabled() && template.readyShells() > 0; // a hint: checked again on taking
+            created = shortStart ? startClone(plan, template, false, true) : null;
+            if (created == null) { // not short: no VM made ahead after all, a network or a cgroup
+                created = CompletableFuture.supplyAsync(() -> startClone(plan, template, networked, false), blocking).thenCompose(f -> f);
+            }
         } catch (RuntimeException e) {
             inFlight.decrementAndGet();
             throw e;
@@ -358,8 +366,12 @@ public final class Engine implements GracefulShutdownCapable {
         return created;
     }
 
-    /** Takes the sandbox's limit slot, address or network port and cgroup, and starts its clone. */
-    private CompletableFuture<Dto.SandboxView> startClone(SandboxPlan plan, Template template, boolean networked) {
+    /**
+     * Takes the sandbox's limit slot, address or network port and cgroup, and starts its clone;
+     * with {@code madeAheadOnly}, returns null (having given everything back) if the template has
+     * no VM made ahead ready now.
+     */
+    private CompletableFuture<Dto.SandboxView> startClone(SandboxPlan plan, Template template, boolean networked, boolean madeAheadOnly) {
         String id = plan.id(), tenant = plan.request().tenant();
         if (reserved.incrementAndGet() > config.maxSandboxes()) {
             reserved.decrementAndGet();
@@ -385,26 +397,51 @@ public final class Engine implements GracefulShutdownCapable {
             long t0 = System.nanoTime();
             taken.cgroup = cgroups.lease(id, plan.limits()); // null when hostd.cgroups.enabled is false
             // the sandbox owns a duplicate of the TAP fd; the port keeps its own until release
-            CompletableFuture<Sandbox> ready = cloner.start(template, identity, taken.cgroup,
-                    taken.port == null ? null : Tap.duplicateOf(taken.port.tapFd()));
+            CompletableFuture<Sandbox> ready = madeAheadOnly ? cloner.startIfMadeAhead(template, identity, taken.cgroup)
+                    : cloner.start(template, identity, taken.cgroup, taken.port == null ? null : Tap.duplicateOf(taken.port.tapFd()));
+            if (ready == null) {
+                release(taken);
+                return null;
+            }
             return ready.handle((sandbox, error) -> {
                 if (error != null) {
                     release(taken);
                     throw error instanceof RuntimeException e ? e : new CompletionException(error);
                 }
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                metrics.cloneSeconds(seconds);
-                LiveSandbox live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, taken.ip, template.memoryBytes(),
-                        taken.cgroup, plan.limits());
-                live.port = taken.port;
-                live.network = networks.view(taken.port);
-                sandboxes.put(id, live); // the limit slot, address, port and cgroup are the live sandbox's now
-                return Views.of(live);
+                return publish(sandbox, (System.nanoTime() - t0) / 1e9, template, plan, taken);
             });
         } catch (RuntimeException e) {
             release(taken);
             throw e;
         }
+    }
+
+    /**
+     * Makes a ready sandbox live. If that fails, or a shutdown has already deleted the live
+     * sandboxes, the sandbox is closed (on a thread of its own: this may be the guest's) and its
+     * resources given back, and the create fails.
+     */
+    private Dto.SandboxView publish(Sandbox sandbox, double seconds, Template template, SandboxPlan plan, Taken taken) {
+        LiveSandbox live;
+        try {
+            metrics.cloneSeconds(seconds);
+            live = new LiveSandbox(sandbox, Instant.now(), seconds * 1000, taken.ip, template.memoryBytes(), taken.cgroup, plan.limits());
+            live.port = taken.port;
+            live.network = networks.view(taken.port);
+            sandboxes.put(plan.id(), live); // the limit slot, address, port and cgroup are the live sandbox's now
+        } catch (RuntimeException e) {
+            Thread.ofVirtual().start(() -> {
+                sandbox.close();
+                release(taken);
+            });
+            throw e;
+        }
+        if (swept && sandboxes.remove(plan.id(), live)) { // the shutdown's sweep has passed: nobody else will delete it
+            Thread.ofVirtual().start(() -> closeQuietly(live));
+            throw new ApiException(ProblemCode.UNAVAILABLE, "hostd is stopping: sandbox " + plan.id() + " became ready after"
+                    + " the shutdown deleted the live sandboxes, so it was deleted too");
+        }
+        return Views.of(live);
     }
 
     /** What a create has taken so far, released if it fails: limit slot, address, network port, cgroup. */

@@ -43,7 +43,7 @@ public final class Cloner {
         this.kvm = kvm;
         this.readyTimeout = readyTimeout;
         this.consoleLogBytes = consoleLogBytes;
-        this.linux = new LinuxCloner(kvm, readyTimeout, identities, OFF_GUEST_THREAD);
+        this.linux = new LinuxCloner(kvm, readyTimeout, identities, OFF_GUEST_THREAD, READY_DEADLINES);
     }
 
     /** Number of live sandboxes made by this cloner. */
@@ -99,18 +99,37 @@ public final class Cloner {
         if (template.kind() == GuestKind.LINUX) {
             return linux.start(template, identity, vcpuThreads, tap);
         }
+        return start(template, null, identity, vcpuThreads, tap);
+    }
+
+    /**
+     * As {@link #start}, without a network device, only if the template has a VM made ahead and
+     * ready now; otherwise null, having taken nothing. A caller on a thread that must not block
+     * (an event loop) uses this: the start is then restore, identity and resume only, never
+     * KVM_CREATE_VM and the copy of the write set.
+     */
+    public CompletableFuture<Sandbox> startIfMadeAhead(Template template, Identity identity, VcpuThreadBinding vcpuThreads) {
+        VmShell shell = template.kind() == GuestKind.TEST_GUEST ? template.pollShell() : null;
+        return shell == null ? null : start(template, shell, identity, vcpuThreads, null);
+    }
+
+    /** Starts a test-guest clone in {@code madeAhead}, or in a shell taken (or made) now if that is null. */
+    private CompletableFuture<Sandbox> start(Template template, VmShell madeAhead, Identity identity, VcpuThreadBinding vcpuThreads, Tap tap) {
         try {
             identities.reserve(identity);
         } catch (RuntimeException e) {
             if (tap != null) {
                 tap.close();
             }
+            if (madeAhead != null) {
+                madeAhead.close();
+            }
             throw e;
         }
         MicroVm vm = null;
         try {
             WriteSet writeSet = template.writeSet();
-            VmShell shell = template.takeShell(); // its RAM has the known write set copied already
+            VmShell shell = madeAhead != null ? madeAhead : template.takeShell(); // its RAM has the known write set copied already
             MemoryMapping ram = shell.ram();
             vm = MicroVm.restore(identity.sandboxId(), shell, template.restoreImage(), consoleLogBytes,
                     new NetAttachment(tap, identity.mac()));

@@ -11,8 +11,8 @@ import java.util.concurrent.locks.LockSupport;
  * would schedule (and wake its timer thread for) every clone, an extra wake-up on the clone's path
  * that costs tens of microseconds on hosts whose idle CPUs halt. Here adding and cancelling a
  * deadline wake nobody unless the checker is parked with nothing pending; while deadlines are
- * pending it wakes once per tick, or at the earliest deadline if that is sooner. A deadline fires
- * up to one tick late.
+ * pending it wakes once per tick, or at the earliest deadline if that is sooner, so a deadline
+ * fires at its time (a shorter one than a tick wakes the checker when it is added).
  */
 final class CoarseTimer {
     private static final System.Logger LOG = System.getLogger(CoarseTimer.class.getName());
@@ -85,8 +85,8 @@ final class CoarseTimer {
                     it.remove();
                     try {
                         d.onExpiry.run();
-                    } catch (RuntimeException e) { // one failed action must not stop the others' deadlines
-                        LOG.log(System.Logger.Level.ERROR, "a deadline's action failed", e);
+                    } catch (Throwable t) { // one failed action must not stop every later deadline in the process
+                        LOG.log(System.Logger.Level.ERROR, "a deadline's action failed", t);
                     }
                 }
             }

@@ -11,7 +11,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -31,9 +30,11 @@ final class LinuxCloner {
     private final Duration readyTimeout;
     private final IdentityRegistry identities;
     private final Executor offGuestThread;
+    private final CoarseTimer deadlines;
     private final SecureRandom random = new SecureRandom();
 
-    LinuxCloner(Kvm kvm, Duration readyTimeout, IdentityRegistry identities, Executor offGuestThread) {
+    LinuxCloner(Kvm kvm, Duration readyTimeout, IdentityRegistry identities, Executor offGuestThread, CoarseTimer deadlines) {
+        this.deadlines = deadlines;
         this.kvm = kvm;
         this.readyTimeout = readyTimeout;
         this.identities = identities;
@@ -65,8 +66,12 @@ final class LinuxCloner {
             CompletableFuture<IdentityReport> hello = vm.agent().expectHello();
             vm.resume();
             Pending pending = new Pending(template, identity, generation, seed, vm, new CompletableFuture<>());
-            hello.orTimeout(readyTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                    .whenCompleteAsync((report, error) -> finish(pending, report, error), offGuestThread);
+            CoarseTimer.Deadline deadline = deadlines.schedule(readyTimeout.toNanos(),
+                    () -> hello.completeExceptionally(new TimeoutException()));
+            hello.whenCompleteAsync((report, error) -> {
+                deadline.cancel();
+                finish(pending, report, error);
+            }, offGuestThread);
             return pending.ready;
         } catch (RuntimeException e) {
             throw failed(identity, template, vm, e);

@@ -146,6 +146,12 @@ public final class Template implements AutoCloseable {
         return shells.take();
     }
 
+    /** A VM made ahead, or null if none is ready now: never makes one on the caller's thread. */
+    VmShell pollShell() {
+        requireKind(GuestKind.TEST_GUEST);
+        return shells.poll();
+    }
+
     /** VMs made ahead and ready now (none for a Linux template, which restores each VM whole). */
     public int readyShells() {
         return shells == null ? 0 : shells.readyCount();

@@ -36,16 +36,20 @@ public final class VmShells implements AutoCloseable {
 
     /** A ready shell, or a new one made now if none is ready. */
     public VmShell take() {
+        VmShell shell = poll();
+        return shell != null ? shell : factory.get();
+    }
+
+    /** A ready shell, or null if none is ready (the filler is woken either way): never makes a VM on the caller's thread. */
+    public VmShell poll() {
         VmShell shell = ready.poll();
         if (shell != null) {
             count.decrementAndGet();
-            filler.wake();
-            return shell;
         }
         if (filler != null) {
             filler.wake();
         }
-        return factory.get();
+        return shell;
     }
 
     /** Shells ready now. */
