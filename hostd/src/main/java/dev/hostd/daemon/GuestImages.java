@@ -54,6 +54,9 @@ final class GuestImages {
         } catch (java.nio.file.InvalidPathException e) {
             throw new ApiException(ProblemCode.INVALID_INPUT, field + " '" + value + "' is not a path: " + e.getMessage());
         }
+        if (p.getNameCount() == 0) {
+            throw new ApiException(ProblemCode.INVALID_INPUT, field + " '" + value + "' must name a file under " + imageDir);
+        }
         if (!p.normalize().equals(p) || p.getName(0).toString().equals("..")) {
             throw new ApiException(ProblemCode.INVALID_INPUT, field + " '" + value + "' must be a normalized path (no . or .. parts)");
         }
@@ -63,17 +66,18 @@ final class GuestImages {
     private static Path fileUnder(String field, Path p, Path imageDir) {
         try {
             Path dir = imageDir.toRealPath();
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || !p.toRealPath().startsWith(dir)) {
+            Path real = Files.exists(p) ? p.toRealPath() : null;
+            if (real == null || !real.startsWith(dir)) {
                 throw new ApiException(ProblemCode.INVALID_INPUT, field + " " + p + " is not a file under " + dir
                         + " (" + HostdConfig.IMAGE_DIR_KEY + "): copy it there");
             }
-            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
                 throw new ApiException(ProblemCode.INVALID_INPUT, field + " " + p + " is not a regular file");
             }
-            if (!Files.isReadable(p)) {
+            if (!Files.isReadable(real)) {
                 throw new ApiException(ProblemCode.INVALID_INPUT, field + " " + p + " is not readable");
             }
-            return p;
+            return real; // the resolved name: what was checked, not a link that could be re-pointed
         } catch (IOException e) {
             throw new ApiException(ProblemCode.INVALID_INPUT, "cannot read " + field + " " + p + ": " + e.getMessage());
         }

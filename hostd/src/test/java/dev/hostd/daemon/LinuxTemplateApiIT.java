@@ -104,18 +104,12 @@ class LinuxTemplateApiIT {
     }
 
     private UdsHttpClient.Response expect(int status, UdsHttpClient.Response r) {
-        assertEquals(status, r.status(), r::toString);
-        openApi.validate(r);
-        return r;
+        return openApi.expect(status, r);
     }
 
+    /** The problem's detail. */
     private String problem(int status, String code, UdsHttpClient.Response r) {
-        expect(status, r);
-        assertTrue(r.contentType().startsWith("application/problem+json"), r::toString);
-        JsonNode p = r.json();
-        assertEquals(code, p.get("code").asText(), r::toString);
-        assertEquals("https://hostd.dev/problems/" + code, p.get("type").asText());
-        return p.get("detail").asText();
+        return openApi.problem(status, code, r).get("detail").asText();
     }
 
     private Map<String, Object> linux(String id, Object... members) {
@@ -173,7 +167,7 @@ class LinuxTemplateApiIT {
         d = problem(400, "invalid-input", client.post("/v1/templates", linux("l1", "kernel", "../vmlinuz")));
         assertTrue(d.startsWith("kernel '../vmlinuz' must be a normalized path"), d);
         d = problem(400, "invalid-input", client.post("/v1/templates", linux("l1", "kernel", "initramfs.cpio")));
-        assertTrue(d.startsWith("kernel " + imageDir.resolve("initramfs.cpio") + " is neither a bzImage nor a vmlinux"), d);
+        assertTrue(d.contains(": kernel " + imageDir.resolve("initramfs.cpio") + " is neither a bzImage nor a vmlinux"), d); // after "building template ..."
         Path unreadable = Files.createDirectories(imageDir.resolve("a-directory"));
         d = problem(400, "invalid-input", client.post("/v1/templates", linux("l1", "initramfs", unreadable.toString())));
         assertTrue(d.startsWith("initramfs " + unreadable + " is not a regular file"), d);

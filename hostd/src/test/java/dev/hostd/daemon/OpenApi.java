@@ -79,6 +79,24 @@ final class OpenApi {
     }
 
     /** Checks that an answer is documented: its status (or default), media type and schema. */
+    /** Expects {@code status} and an answer the document allows. */
+    UdsHttpClient.Response expect(int status, UdsHttpClient.Response r) {
+        assertEquals(status, r.status(), r::toString);
+        validate(r);
+        return r;
+    }
+
+    /** Expects an RFC 9457 problem with {@code status} and the stable {@code code}; returns it. */
+    JsonNode problem(int status, String code, UdsHttpClient.Response r) {
+        expect(status, r);
+        assertTrue(r.contentType().startsWith("application/problem+json"), r::toString);
+        JsonNode p = r.json();
+        assertEquals(code, p.get("code").asText(), r::toString);
+        assertEquals("https://hostd.dev/problems/" + code, p.get("type").asText());
+        assertEquals(status, p.get("status").asInt());
+        return p;
+    }
+
     void validate(UdsHttpClient.Response r) {
         String t = template(r.path());
         if (t == null) {

@@ -27,8 +27,10 @@ import java.util.function.Supplier;
  * is refused before a VM exists.
  */
 final class LinuxTemplateBuilder {
-    /** Larger files are no kernel or initramfs hostd boots (and would only fill the heap). */
-    static final long MAX_FILE_BYTES = 512L << 20;
+    /** A larger file is no kernel hostd boots (a distribution's vmlinux is under 100 MB); it would only fill the heap. */
+    static final long MAX_KERNEL_BYTES = 128L << 20;
+    /** hostd's own initramfs is 3 MB; a function's image comes through nydus-mount, not the initramfs. */
+    static final long MAX_INITRAMFS_BYTES = 512L << 20;
 
     /** The files read and checked, ready to boot. */
     record Inputs(byte[] kernel, boolean vmlinux, byte[] initramfs) {}
@@ -49,8 +51,9 @@ final class LinuxTemplateBuilder {
      * field), then that the host can run a Linux guest at all (UNSUPPORTED_HOST with the reason).
      */
     Inputs prepare(LinuxTemplateSpec spec) {
-        byte[] kernel = read("kernel", spec.kernel());
-        byte[] initramfs = read("initramfs", spec.initramfs());
+        byte[] kernel = read("kernel", spec.kernel(), MAX_KERNEL_BYTES);
+        // the guest unpacks it into its own RAM: more than half of that leaves the kernel nothing
+        byte[] initramfs = read("initramfs", spec.initramfs(), Math.min(MAX_INITRAMFS_BYTES, ((long) spec.memoryMiB() << 20) / 2));
         boolean vmlinux = isElf(kernel);
         try {
             if (vmlinux) {
@@ -106,12 +109,12 @@ final class LinuxTemplateBuilder {
         return b.length >= 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
     }
 
-    private static byte[] read(String field, Path file) {
+    private static byte[] read(String field, Path file, long maxBytes) {
         try {
             long size = Files.size(file);
-            if (size == 0 || size > MAX_FILE_BYTES) {
+            if (size == 0 || size > maxBytes) {
                 throw new TemplateException(TemplateException.Kind.INVALID_INPUT,
-                        field + " " + file + " is " + size + " bytes; expected 1.." + MAX_FILE_BYTES);
+                        field + " " + file + " is " + size + " bytes; expected 1.." + maxBytes);
             }
             return Files.readAllBytes(file);
         } catch (IOException e) {

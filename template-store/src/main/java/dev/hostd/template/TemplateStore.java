@@ -174,8 +174,8 @@ public final class TemplateStore implements AutoCloseable {
      * (no vmx/svm here) or CONFLICT (the id exists or is being built).
      */
     public Template build(LinuxTemplateSpec spec) {
-        LinuxTemplateBuilder.Inputs inputs = linuxBuilder.prepare(spec);
-        return build(spec.id(), (long) spec.memoryMiB() << 20, dir -> linuxBuilder.build(spec, inputs, dir));
+        // The files are read only once the id is this build's: concurrent duplicates read nothing.
+        return build(spec.id(), (long) spec.memoryMiB() << 20, dir -> linuxBuilder.build(spec, linuxBuilder.prepare(spec), dir));
     }
 
     @FunctionalInterface

@@ -229,7 +229,7 @@ class LinuxTemplateIT {
         Path[] in = kernelAndInitramfs("#!/bin/sh\necho not a kernel\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         TemplateException e = assertThrows(TemplateException.class, () -> store.build(new LinuxTemplateSpec("linux", in[0], in[1], 64, 1)));
         assertEquals(TemplateException.Kind.INVALID_INPUT, e.kind(), e.getMessage());
-        assertTrue(e.getMessage().startsWith("kernel " + in[0] + " is neither a bzImage nor a vmlinux"), e.getMessage());
+        assertTrue(e.getMessage().contains(": kernel " + in[0] + " is neither a bzImage nor a vmlinux"), e.getMessage());
     }
 
     private static void flipAByteOfRam(Path memory) throws IOException {
