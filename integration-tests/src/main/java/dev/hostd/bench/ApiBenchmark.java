@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ApiBenchmark {
     static final Duration WAIT = Duration.ofSeconds(30);
     static final int VMS_MADE_AHEAD = 4;
-    static final int WARMUP = Integer.getInteger("bench.warmup", 3000);
+    /** Creates (and direct clones) at least before the steady check may end a warm-up: one ended by chance after 3,000 measured the daemon cold. */
+    static final int WARMUP = Integer.getInteger("bench.warmup", 10000);
+    static final int HTTP_WARMUP = 30000;
     /** Steady-state warm-up of a clone loop: blocks of this many cycles, 3 to 30 blocks (WarmUp). */
     static final int INTERLEAVED_BLOCKS = 10;
     static final int WARMUP_BLOCK = 500, MIN_WARM_BLOCKS = WARMUP / WARMUP_BLOCK, MAX_WARM_BLOCKS = 30;
@@ -49,7 +51,7 @@ public final class ApiBenchmark {
                 // Warm the daemon's JIT to its steady state, as a long-running daemon is: its HTTP path
                 // needs tens of thousands of requests before C2 has compiled it (a health check took
                 // 1.5 ms over the first 3,000 requests, 0.1 ms after 25,000).
-                for (int i = 0; i < 10 * WARMUP; i++) {
+                for (int i = 0; i < HTTP_WARMUP; i++) {
                     http.get("/v1/health");
                     if (i % 4 == 0) {
                         http.get("/v1/sandboxes?tenant=nobody");
@@ -300,7 +302,7 @@ public final class ApiBenchmark {
                 as hostctl uses. The daemon's `Server-Timing` header splits each answer: `hostd` is its
                 handling from routing to response, `clone` the engine's part; the rest of the socket time
                 is the client, the socket and HTTP encoding. Both loops are warmed until their p50 is
-                steady (blocks of 500 within 3%%), since both processes' JITs keep improving for
+                steady (blocks of 500 within 3%%, after at least %d), since both processes' JITs keep improving for
                 thousands of requests. Both are then measured a second time with one SCHED_IDLE busy
                 loop per CPU (`IdlePollers`): idle CPUs poll instead of halting, as halt-polling or
                 bare metal's shallow C-states give, so that a wake-up costs a context switch and not
@@ -319,7 +321,7 @@ public final class ApiBenchmark {
                 | clone through the socket vs the engine directly, p50 ratio ≤ 1.3 | %s | %s |
                 | 1,000 creates from 8 concurrent clients with no error | %s errors | %s |
                 | daemon memory at 2,000 live sandboxes reported | RSS %s MiB, PSS %s MiB at %s live | %s |
-                """.formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), Runtime.version(), table, line,
+                """.formatted(Instant.now().truncatedTo(ChronoUnit.SECONDS), Runtime.version(), WARMUP, table, line,
                 ratio, ratio <= 1.3 ? "yes" : "**no**", errors, errors == 0 ? "yes" : "**no**",
                 v.get("daemon_rss_mib_at_live"), v.get("daemon_pss_mib_at_live"), v.get("live_sandboxes"),
                 ((Number) v.get("live_sandboxes")).longValue() >= 2000 ? "yes" : "**no**");
