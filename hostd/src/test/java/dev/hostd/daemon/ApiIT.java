@@ -91,18 +91,7 @@ class ApiIT {
 
     @AfterAll
     void stopDaemon() {
-        try {
-            if (context != null && context.isRunning()) {
-                context.close();
-            }
-        } finally {
-            if (client != null) {
-                client.close();
-            }
-            if (dirs != null) {
-                dirs.close();
-            }
-        }
+        TestDirs.stopAll(context, client, dirs);
     }
 
     /** Each test leaves no sandbox behind, even when it fails. */

@@ -89,18 +89,7 @@ class LinuxTemplateApiIT {
 
     @AfterAll
     void stopDaemon() {
-        try {
-            if (context != null && context.isRunning()) {
-                context.close();
-            }
-        } finally {
-            if (client != null) {
-                client.close();
-            }
-            if (dirs != null) {
-                dirs.close();
-            }
-        }
+        TestDirs.stopAll(context, client, dirs);
     }
 
     private UdsHttpClient.Response expect(int status, UdsHttpClient.Response r) {
