@@ -321,15 +321,6 @@ public final class Engine implements GracefulShutdownCapable {
 
     // ---- sandboxes ------------------------------------------------------------------------------
 
-    /** Creates a sandbox and waits until it is ready: {@link #startCreate} for a caller on a thread of its own. */
-    public Dto.SandboxView create(Dto.SandboxRequest r) {
-        try {
-            return startCreate(r, Runnable::run).join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException cause ? cause : e;
-        }
-    }
-
     /**
      * Starts a create. Bad input and refusals (limits, not ready, unknown template) are thrown at
      * once; the future completes with the sandbox once it is ready, on the thread that serves its

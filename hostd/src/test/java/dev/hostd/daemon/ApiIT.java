@@ -60,10 +60,7 @@ class ApiIT {
     private final OpenApi openApi = new OpenApi();
 
     private Map<String, Object> properties() {
-        Map<String, Object> p = new HashMap<>();
-        p.put("hostd.socket.path", dirs.socket.toString());
-        p.put("hostd.state-dir", dirs.state.toString());
-        p.put("hostd.templates.root", dirs.templatesRoot.toString());
+        Map<String, Object> p = dirs.daemonProperties();
         p.put("hostd.limits.max-sandboxes", MAX_SANDBOXES);
         p.put("hostd.limits.max-payload-bytes", MAX_PAYLOAD);
         p.put("hostd.warmup-clones", 2);

@@ -17,7 +17,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -45,10 +44,7 @@ class CgroupsIT {
     }
 
     private Map<String, Object> properties(TestDirs dirs, int poolSize) {
-        Map<String, Object> p = new HashMap<>();
-        p.put("hostd.socket.path", dirs.socket.toString());
-        p.put("hostd.state-dir", dirs.state.toString());
-        p.put("hostd.templates.root", dirs.templatesRoot.toString());
+        Map<String, Object> p = dirs.daemonProperties();
         p.put("hostd.warmup-clones", 0);
         p.put("hostd.cgroups.enabled", true);
         p.put("hostd.cgroups.container", container);

@@ -22,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,10 +59,7 @@ class LinuxTemplateApiIT {
     private final OpenApi openApi = new OpenApi();
 
     private void start() {
-        Map<String, Object> p = new HashMap<>();
-        p.put("hostd.socket.path", dirs.socket.toString());
-        p.put("hostd.state-dir", dirs.state.toString());
-        p.put("hostd.templates.root", dirs.templatesRoot.toString());
+        Map<String, Object> p = dirs.daemonProperties();
         p.put("hostd.warmup-clones", 1);
         p.put("hostd.shutdown-grace", "2s");
         p.put("hostd.ready-timeout", "2s"); // the tiny Linux guest never says hello: its clones wait this long

@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -56,10 +55,7 @@ class LinuxTemplateIT {
                 fail("no initramfs at " + built + "; build the guest module (scripts/setup installs what it needs)");
             }
             Files.copy(built, images.resolve("initramfs.cpio"));
-            Map<String, Object> p = new HashMap<>();
-            p.put("hostd.socket.path", dirs.socket.toString());
-            p.put("hostd.state-dir", dirs.state.toString());
-            p.put("hostd.templates.root", dirs.templatesRoot.toString());
+            Map<String, Object> p = dirs.daemonProperties();
             p.put("hostd.warmup-clones", 0);
             p.put("hostd.ready-timeout", READY_TIMEOUT);
             p.put("hostd.invoke-timeout", READY_TIMEOUT);

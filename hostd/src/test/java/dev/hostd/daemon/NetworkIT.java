@@ -21,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -157,10 +156,7 @@ class NetworkIT {
     }
 
     private static Map<String, Object> settings(Testbed testbed, TestDirs dirs) {
-        Map<String, Object> p = new HashMap<>();
-        p.put("hostd.socket.path", dirs.socket.toString());
-        p.put("hostd.state-dir", dirs.state.toString());
-        p.put("hostd.templates.root", dirs.templatesRoot.toString());
+        Map<String, Object> p = dirs.daemonProperties();
         p.put("hostd.warmup-clones", 0);
         p.put("hostd.network.enabled", true);
         p.put("hostd.network.underlay-namespace", testbed.underlayNamespace());

@@ -1,11 +1,14 @@
 package dev.hostd.daemon;
 
+import io.micronaut.context.ApplicationContext;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -30,8 +33,17 @@ final class TestDirs implements AutoCloseable {
         deleteTree(templatesRoot);
     }
 
+    /** A daemon's settings that point it at these directories (socket, state, templates); a mutable map to add to. */
+    Map<String, Object> daemonProperties() {
+        Map<String, Object> p = new HashMap<>();
+        p.put("hostd.socket.path", socket.toString());
+        p.put("hostd.state-dir", state.toString());
+        p.put("hostd.templates.root", templatesRoot.toString());
+        return p;
+    }
+
     /** A test class's daemon, its client and these directories, closed in that order even if one fails. */
-    static void stopAll(io.micronaut.context.ApplicationContext context, UdsHttpClient client, TestDirs dirs) {
+    static void stopAll(ApplicationContext context, UdsHttpClient client, TestDirs dirs) {
         try {
             if (context != null && context.isRunning()) {
                 context.close();
